@@ -1,0 +1,1 @@
+"""Registered components; see the module docstrings."""

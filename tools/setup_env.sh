@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Create (or refresh) the project's virtual environment with the full OpenMMLab stack.
+#
+# Usage: bash tools/setup_env.sh            # idempotent; a second run only re-checks imports
+#
+# Environment knobs (all optional):
+#   SWAHR_VENV            venv location                           (default: <repo>/.venv)
+#   SWAHR_PYTHON          interpreter that creates the venv       (default: python3)
+#   SWAHR_TORCH_SPEC      torch requirement                        (default: torch==2.13.0)
+#   SWAHR_TORCHVISION_SPEC torchvision requirement                 (default: torchvision==0.28.0)
+#   SWAHR_TORCH_INDEX_URL extra index for torch/torchvision, e.g. https://download.pytorch.org/whl/cu121
+#   SWAHR_WHEEL_CACHE     where wheels built here are kept         (default: ~/.cache/swahr_mmpose/wheels)
+#   PIP_FIND_LINKS        extra wheel folders (e.g. ../shared/wheels); honoured for every step
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${SWAHR_VENV:-$REPO/.venv}
+PY_BOOT=${SWAHR_PYTHON:-python3}
+TORCH_SPEC=${SWAHR_TORCH_SPEC:-torch==2.13.0}
+TORCHVISION_SPEC=${SWAHR_TORCHVISION_SPEC:-torchvision==0.28.0}
+WHEEL_CACHE=${SWAHR_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/swahr_mmpose/wheels}
+MMCV_VERSION=2.1.0
+XTCOCOTOOLS_VERSION=1.14.3
+CHUMPY_VERSION=0.70
+STAMP="$VENV/.swahr_setup_stamp"
+
+log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+# The stamp records the inputs of this script; when they are unchanged and the stack imports, we are done.
+stamp_value() {
+  cat "$REPO/tools/setup_env.sh" "$REPO/setup.py" "$REPO/requirements/"*.txt 2>/dev/null | sha256sum | cut -d' ' -f1
+  echo "$TORCH_SPEC $TORCHVISION_SPEC ${SWAHR_TORCH_INDEX_URL:-}"
+}
+
+check_stack() {
+  "$VENV/bin/python" - <<'PY'
+import torch, torchvision  # noqa: F401  torchvision must really load (MMPose's visualizer imports it)
+import mmcv.ops  # noqa: F401  compiled ops, not mmcv-lite
+import mmpose.models, mmpose.apis, mmpose.visualization  # noqa: F401
+import xtcocotools.mask  # noqa: F401  built against the installed NumPy
+import swahr_mmpose  # noqa: F401
+PY
+}
+
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$(stamp_value)" ]] && check_stack 2>/dev/null; then
+  log "environment at $VENV is up to date"
+  exit 0
+fi
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  log "creating virtual environment at $VENV"
+  "$PY_BOOT" -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip)
+mkdir -p "$WHEEL_CACHE"
+
+# torch >= 2.x wheels need setuptools >= 77.0.3; MMEngine and openmim import pkg_resources, removed in 81.
+log "installing build tools"
+"${PIP[@]}" install -q "setuptools>=77.0.3,<81" wheel ninja
+
+# --- PyTorch + torchvision -------------------------------------------------------------------------------------------
+torch_extra=()
+[[ -n "${SWAHR_TORCH_INDEX_URL:-}" ]] && torch_extra=(--extra-index-url "$SWAHR_TORCH_INDEX_URL")
+torchvision_ok() { "$PY" -c "import torchvision, torchvision.ops" >/dev/null 2>&1; }
+
+if ! torchvision_ok; then
+  log "installing $TORCH_SPEC $TORCHVISION_SPEC"
+  "${PIP[@]}" install -q "${torch_extra[@]}" "$TORCH_SPEC" "$TORCHVISION_SPEC"
+fi
+if ! torchvision_ok; then
+  # A find-links folder configured on this machine may hold a CPU-only torch (e.g. 2.13.0+cpu) that satisfies the pin
+  # first, and PyPI has no torchvision for it. Reinstall torch from the index alone, ignoring pip config/find-links for
+  # this one step only, so torch and torchvision come from the same (CUDA, CPU-capable) build.
+  log "torchvision does not load against $("$PY" -c 'import torch;print(torch.__version__)'); reinstalling torch from the package index"
+  "${PIP[@]}" uninstall -q -y torch
+  "$PY" -m pip install -q --isolated "${torch_extra[@]}" "$TORCH_SPEC" "$TORCHVISION_SPEC"
+fi
+torchvision_ok || { log "ERROR: torchvision still fails to import:"; "$PY" -c "import torchvision"; exit 1; }
+TORCH_VER=$("$PY" -c "import torch;print(torch.__version__)")
+log "torch $TORCH_VER, torchvision $("$PY" -c 'import torchvision;print(torchvision.__version__)')"
+
+# --- packages that need to be compiled against this venv (cached per torch build) -------------------------------------
+# mmcv's ops are a C++ extension against this exact torch; key the cache by the torch version.
+TORCH_CACHE="$WHEEL_CACHE/torch-$TORCH_VER"
+mkdir -p "$TORCH_CACHE"
+find_links=(--find-links "$WHEEL_CACHE" --find-links "$TORCH_CACHE")
+
+# NumPy first: xtcocotools and chumpy are compiled against whatever NumPy is installed.
+"${PIP[@]}" install -q "numpy" "scipy" "Cython" "$TORCH_SPEC"
+
+# Locally built wheels carry the plain linux_x86_64 tag; manylinux ones come from PyPI (xtcocotools' is NumPy-1 only).
+local_wheel() {  # name version -> path of a locally built wheel in PIP_FIND_LINKS or the cache, if any
+  local name=$1 version=$2 dir
+  IFS=' ' read -r -a dirs <<<"${PIP_FIND_LINKS:-}"
+  for dir in "$TORCH_CACHE" "$WHEEL_CACHE" "${dirs[@]}"; do
+    [[ -d "$dir" ]] || continue
+    for f in "$dir/$name-$version-"*; do
+      [[ -f "$f" && "$f" == *.whl && "$f" != *manylinux* ]] && { echo "$f"; return 0; }
+    done
+  done
+  return 1
+}
+
+build_wheel() {  # name version cache_dir [extra env]
+  local name=$1 version=$2 dest=$3
+  log "building $name $version from source (no wheel found; mmcv takes ~25 min on 2 cores)"
+  "${PIP[@]}" wheel -q --no-deps --no-build-isolation --no-binary "$name" -w "$dest" "$name==$version"
+}
+
+if ! "$PY" -c "import mmcv.ops" >/dev/null 2>&1; then
+  whl=$(local_wheel mmcv "$MMCV_VERSION") || { MMCV_WITH_OPS=1 build_wheel mmcv "$MMCV_VERSION" "$TORCH_CACHE"; whl=$(local_wheel mmcv "$MMCV_VERSION"); }
+  log "installing $(basename "$whl")"
+  "${PIP[@]}" install -q --no-deps --force-reinstall "$whl"
+fi
+if ! "$PY" -c "import xtcocotools.mask" >/dev/null 2>&1; then
+  whl=$(local_wheel xtcocotools "$XTCOCOTOOLS_VERSION") || { build_wheel xtcocotools "$XTCOCOTOOLS_VERSION" "$WHEEL_CACHE"; whl=$(local_wheel xtcocotools "$XTCOCOTOOLS_VERSION"); }
+  log "installing $(basename "$whl")"
+  "${PIP[@]}" install -q --no-deps --force-reinstall "$whl"
+fi
+if ! "$PY" -c "import chumpy" >/dev/null 2>&1; then
+  whl=$(local_wheel chumpy "$CHUMPY_VERSION") || { build_wheel chumpy "$CHUMPY_VERSION" "$WHEEL_CACHE"; whl=$(local_wheel chumpy "$CHUMPY_VERSION"); }
+  log "installing $(basename "$whl")"
+  "${PIP[@]}" install -q --no-deps "$whl"
+fi
+
+# --- the OpenMMLab stack, test tools and this package ------------------------------------------------------------------
+log "installing mmengine / mmpose / mmdet / openmim and test tools"
+"${PIP[@]}" install -q "${find_links[@]}" -r "$REPO/requirements/runtime.txt" -r "$REPO/requirements/tests.txt" \
+  "$TORCH_SPEC" "$TORCHVISION_SPEC" "setuptools>=77.0.3,<81"
+"${PIP[@]}" install -q --no-deps --no-build-isolation -e "$REPO"
+
+log "checking imports"
+check_stack
+stamp_value >"$STAMP"
+log "done: activate with 'source $VENV/bin/activate'"
