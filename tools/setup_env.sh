@@ -52,7 +52,9 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   "$PY_BOOT" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip)
+PIP=(pip_quiet "$PY" -m pip)
+# pip warns once per package about this machine's non-existent local index folders; keep the log readable.
+pip_quiet() { "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2); }
 mkdir -p "$WHEEL_CACHE"
 
 # torch >= 2.x wheels need setuptools >= 77.0.3; MMEngine and openmim import pkg_resources, removed in 81.
@@ -74,7 +76,7 @@ if ! torchvision_ok; then
   # this one step only, so torch and torchvision come from the same (CUDA, CPU-capable) build.
   log "torchvision does not load against $("$PY" -c 'import torch;print(torch.__version__)'); reinstalling torch from the package index"
   "${PIP[@]}" uninstall -q -y torch
-  "$PY" -m pip install -q --isolated "${torch_extra[@]}" "$TORCH_SPEC" "$TORCHVISION_SPEC"
+  pip_quiet "$PY" -m pip install -q --isolated "${torch_extra[@]}" "$TORCH_SPEC" "$TORCHVISION_SPEC"
 fi
 torchvision_ok || { log "ERROR: torchvision still fails to import:"; "$PY" -c "import torchvision"; exit 1; }
 TORCH_VER=$("$PY" -c "import torch;print(torch.__version__)")

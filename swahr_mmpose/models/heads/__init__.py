@@ -1,1 +1,4 @@
-"""Registered components; see the module docstrings."""
+"""Heads: ``SWAHRHead`` (HigherHRNet + SWAHR scale branches)."""
+from .swahr_head import SWAHRHead, SWAHROutputs
+
+__all__ = ['SWAHRHead', 'SWAHROutputs']

@@ -1,0 +1,16 @@
+# Runtime shared by every swahr_mmpose config: MMPose's runtime plus the plugin import.
+_base_ = ['mmpose::_base_/default_runtime.py']
+
+custom_imports = dict(imports=['swahr_mmpose'], allow_failed_imports=False)
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50),
+    # Keep several checkpoints: a crash while writing the newest one never
+    # removes the previous good one, and `resume=True` follows `last_checkpoint`,
+    # which MMEngine updates only after a checkpoint was written.
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=10,
+        max_keep_ckpts=3,
+        save_best='coco/AP',
+        rule='greater'))

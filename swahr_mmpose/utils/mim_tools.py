@@ -1,0 +1,40 @@
+"""Run MMPose's own ``tools/*.py`` scripts with this plugin importable.
+
+``tools/train.py`` and ``tools/test.py`` of this repo delegate to the scripts
+MMPose installs under ``mmpose/.mim/tools`` (the same ones ``mim train mmpose``
+runs), so both entry points share MMPose's flags and behaviour.
+"""
+import os
+import runpy
+import sys
+from typing import List, Optional
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def mmpose_tool_path(name: str) -> str:
+    """Absolute path of MMPose's installed ``tools/<name>``."""
+    import mmpose
+
+    path = os.path.join(os.path.dirname(mmpose.__file__), '.mim', 'tools', name)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f'MMPose tool {name!r} not found at {path}; is mmpose installed '
+            'from a wheel (pip install mmpose==1.3.2)?')
+    return path
+
+
+def run_mmpose_tool(name: str, argv: Optional[List[str]] = None) -> None:
+    """Execute MMPose's ``tools/<name>`` as ``__main__`` with ``argv``."""
+    path = mmpose_tool_path(name)
+    # Configs import swahr_mmpose via custom_imports; make it importable even
+    # when the package is not installed (e.g. running from a plain checkout).
+    if REPO_ROOT not in sys.path:
+        sys.path.insert(0, REPO_ROOT)
+    old_argv = sys.argv
+    sys.argv = [path] + list(sys.argv[1:] if argv is None else argv)
+    try:
+        runpy.run_path(path, run_name='__main__')
+    finally:
+        sys.argv = old_argv

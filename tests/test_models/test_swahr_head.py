@@ -1,0 +1,188 @@
+"""SWAHRHead: output structure, init, losses and gradient flow."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import InstanceData
+from mmpose.registry import MODELS
+from mmpose.structures import MultilevelPixelData, PoseDataSample
+
+from swahr_mmpose.models.heads import SWAHRHead, SWAHROutputs
+
+K = 17
+
+
+def tiny_hrnet(width: int = 8) -> dict:
+    """A 4-stage HRNet with one block per branch: same topology, tiny cost."""
+    w = width
+    return dict(
+        type='HRNet',
+        in_channels=3,
+        extra=dict(
+            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
+                        num_blocks=(1, ), num_channels=(16, )),
+            stage2=dict(num_modules=1, num_branches=2, block='BASIC',
+                        num_blocks=(1, 1), num_channels=(w, 2 * w)),
+            stage3=dict(num_modules=1, num_branches=3, block='BASIC',
+                        num_blocks=(1, 1, 1), num_channels=(w, 2 * w, 4 * w)),
+            stage4=dict(num_modules=1, num_branches=4, block='BASIC',
+                        num_blocks=(1, 1, 1, 1),
+                        num_channels=(w, 2 * w, 4 * w, 8 * w))))
+
+
+def build_model(with_scale=True, num_keypoints=K, width=8):
+    cfg = dict(
+        type='BottomupPoseEstimator',
+        data_preprocessor=dict(
+            type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
+        backbone=tiny_hrnet(width),
+        head=dict(type='SWAHRHead', in_channels=width,
+                  num_keypoints=num_keypoints, with_scale=with_scale))
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def make_sample(input_size=64, num_people=3, seed=0, k=K) -> PoseDataSample:
+    """A data sample with Gaussian GT at 1/4 and 1/2 res and AE indices."""
+    rng = np.random.default_rng(seed)
+    sizes = [input_size // 4, input_size // 2]
+    heatmaps, masks = [], []
+    for s in sizes:
+        hm = np.zeros((k, s, s), np.float32)
+        ys, xs = np.mgrid[:s, :s]
+        for _ in range(num_people):
+            cx, cy = rng.uniform(2, s - 2, size=2)
+            hm = np.maximum(hm, np.exp(-((xs - cx)**2 + (ys - cy)**2) / 8.0)[None])
+        heatmaps.append(hm.astype(np.float32))
+        mask = np.ones((s, s), np.float32)
+        mask[:2, :2] = 0
+        masks.append(mask)
+    s0 = sizes[0]
+    xy = rng.integers(0, s0, size=(num_people, k, 2))
+    valid = rng.random((num_people, k)) > 0.2
+    indices = np.stack([xy[..., 1] * s0 + xy[..., 0], valid], -1).astype(np.int64)
+    sample = PoseDataSample(metainfo=dict(input_size=(input_size, input_size)))
+    sample.gt_fields = MultilevelPixelData(
+        heatmaps=heatmaps, heatmap_mask=masks).to_tensor()
+    sample.gt_instance_labels = InstanceData(
+        keypoint_indices=indices,
+        keypoint_weights=valid.astype(np.float32)).to_tensor()
+    return sample
+
+
+@pytest.mark.parametrize('with_scale', [True, False])
+def test_forward_structure_and_shapes(with_scale):
+    model = build_model(with_scale)
+    out = model(torch.randn(2, 3, 64, 96), None, mode='tensor')
+    assert isinstance(out, SWAHROutputs)
+    assert [tuple(h.shape) for h in out.heatmaps] == [(2, K, 16, 24), (2, K, 32, 48)]
+    assert tuple(out.tags.shape) == (2, K, 16, 24)
+    if with_scale:
+        assert [tuple(s.shape) for s in out.scales] == [(2, K, 16, 24), (2, K, 32, 48)]
+        # The scale branches' last conv is zero-initialised: s == 0 exactly.
+        assert all(torch.count_nonzero(s) == 0 for s in out.scales)
+    else:
+        assert out.scales is None
+        assert not hasattr(model.head, 'conv_scale_layers')
+
+
+def test_deconv_input_excludes_scale_maps():
+    """Level 1 must not change when only the scale branches change."""
+    model = build_model(True).eval()
+    x = torch.randn(1, 3, 64, 64)
+    before = model(x, None, mode='tensor')
+    with torch.no_grad():
+        for branch in model.head.conv_scale_layers:
+            branch[-1].weight.normal_()
+    after = model(x, None, mode='tensor')
+    torch.testing.assert_close(after.heatmaps[1], before.heatmaps[1])
+    assert torch.count_nonzero(after.scales[0]) > 0
+
+
+def test_parameter_layout_matches_official_keys():
+    head = build_model(True, width=32).head
+    shapes = {k: tuple(v.shape) for k, v in head.state_dict().items()}
+    assert shapes['final_layers.0.weight'] == (34, 32, 1, 1)
+    assert shapes['final_layers.1.weight'] == (17, 32, 1, 1)
+    assert shapes['deconv_layers.0.0.0.weight'] == (66, 32, 4, 4)
+    assert shapes['deconv_layers.0.4.0.conv2.weight'] == (32, 32, 3, 3)
+    assert shapes['conv_scale_layers.1.0.weight'] == (17, 32, 1, 1)
+    assert shapes['conv_scale_layers.1.3.weight'] == (17, 1, 9, 9)
+    scale_params = sum(v.numel() for k, v in head.named_parameters()
+                       if k.startswith('conv_scale_layers'))
+    assert scale_params == 3978  # spec 1.5: 2 x (32*17+17 + 2*17 + 17*81+17)
+    # 18 conv_scale_layers entries incl. BN buffers (spec 1.6).
+    assert sum(k.startswith('conv_scale_layers') for k in shapes) == 18
+
+
+def test_loss_keys_and_values():
+    model = build_model(True)
+    samples = [make_sample(seed=i) for i in range(2)]
+    inputs = torch.randn(2, 3, 64, 64)
+    losses = model(inputs, samples, mode='loss')
+    assert set(losses) == {'loss_heatmap_l0', 'loss_scale_l0', 'loss_heatmap_l1',
+                           'loss_scale_l1', 'loss_ae_pull', 'loss_ae_push'}
+    assert losses['loss_scale_l0'].item() == 0.0  # s == 0 at init
+    assert losses['loss_heatmap_l0'].item() > 0
+    # With s == 0 the heatmap loss is the WAHR-weighted masked MSE vs G.
+    out = model(inputs, None, mode='tensor')
+    gt = torch.stack([s.gt_fields[0].heatmaps for s in samples])
+    mask = torch.stack([s.gt_fields[0].heatmap_mask for s in samples])[:, None]
+    pred = out.heatmaps[0]
+    g_gamma = gt.pow(0.01)
+    weight = (1 - pred).abs() * g_gamma + pred.abs() * (1 - g_gamma)
+    expected = (mask * weight * (pred - gt)**2).mean(dim=(1, 2, 3)).mean()
+    torch.testing.assert_close(losses['loss_heatmap_l0'], expected)
+
+    baseline = build_model(False)
+    assert set(baseline(inputs, samples, mode='loss')) == {
+        'loss_heatmap_l0', 'loss_heatmap_l1', 'loss_ae_pull', 'loss_ae_push'}
+
+
+def test_gradient_reaches_scale_branches_after_one_step():
+    torch.manual_seed(0)
+    model = build_model(True)
+    model.train()
+    samples = [make_sample(seed=i) for i in range(2)]
+    inputs = torch.randn(2, 3, 64, 64)
+    optim = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def scale_grads():
+        optim.zero_grad()
+        losses = model(inputs, copy.deepcopy(samples), mode='loss')
+        sum(losses.values()).backward()
+        branch = model.head.conv_scale_layers[0]
+        return branch[0].weight.grad.abs().sum().item(), branch[3].weight.grad.abs().sum().item()
+
+    first_conv, last_conv = scale_grads()
+    # At init s == 0: the zero last conv blocks gradients to the layers before
+    # it, but receives gradient itself (dT/ds = G ln G != 0 inside windows).
+    assert first_conv == 0.0
+    assert last_conv > 0.0
+    optim.step()
+    first_conv, last_conv = scale_grads()
+    assert first_conv > 0.0 and last_conv > 0.0
+    out = model(inputs, None, mode='tensor')
+    assert torch.count_nonzero(out.scales[0]) > 0
+
+
+def test_loss_rejects_wrong_target_size():
+    model = build_model(True)
+    samples = [make_sample(input_size=128, seed=0)]
+    with pytest.raises(ValueError, match='level 0 target heatmaps'):
+        model(torch.randn(1, 3, 64, 64), samples, mode='loss')
+
+
+@pytest.mark.parametrize('num_keypoints,width', [(17, 32), (17, 48), (14, 48)])
+def test_full_width_head_shapes(num_keypoints, width):
+    """W32 / W48 COCO and W48 CrowdPose heads on stand-in 1/4-res features."""
+    head = SWAHRHead(in_channels=width, num_keypoints=num_keypoints)
+    head.init_weights()
+    out = head((torch.randn(1, width, 20, 20), ))
+    assert [tuple(h.shape) for h in out.heatmaps] == [
+        (1, num_keypoints, 20, 20), (1, num_keypoints, 40, 40)]
+    assert head.deconv_layers[0][0][0].weight.shape == (
+        width + 2 * num_keypoints, width, 4, 4)
