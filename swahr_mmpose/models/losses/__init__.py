@@ -1,1 +1,5 @@
-"""Registered components; see the module docstrings."""
+"""SWAHR / HigherHRNet losses, registered in ``mmpose.registry.MODELS``."""
+from .ae_loss import BatchedAssociativeEmbeddingLoss
+from .weight_adaptive_mse import WeightAdaptiveMSELoss
+
+__all__ = ['BatchedAssociativeEmbeddingLoss', 'WeightAdaptiveMSELoss']

@@ -1,0 +1,186 @@
+"""SWAHR's weight-adaptive heatmap loss with scale-adaptive targets and the scale regulariser.
+
+Reference: the official SWAHR ``HeatmapLoss`` + ``ScaleLoss`` (spec ``swahr_reference.md`` §3, §9 items 4-8).
+With ``scale=None`` and ``weight_mode='none'`` the same module is plain masked MSE, which is what a HigherHRNet
+baseline needs, so one loss class serves both models.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from mmpose.registry import MODELS
+
+_TARGET_MODES = ('taylor', 'exact')
+_WEIGHT_MODES = ('soft', 'hard', 'none')
+_REDUCTIONS = ('mean', 'none')
+
+
+@MODELS.register_module()
+class WeightAdaptiveMSELoss(nn.Module):
+    """Weighted MSE against a scale-modulated Gaussian target, plus an L2 regulariser on the scale map.
+
+    Notation (all maps at the resolution of one output level, in that level's pixels):
+    P = predicted heatmaps, G = ground-truth Gaussian heatmaps (values in [0, 1]), s = predicted scale map,
+    all (B, K, H, W); M = valid-pixel mask (1 = use).
+
+    * Gate: ``s_hat = s * 1[G > 0]``. The indicator is a constant, so ``s`` gets no gradient outside the GT
+      windows (where G == 0), exactly as in the reference.
+    * Target, ``target_mode='taylor'`` (reference): with ``l = ln G`` where G > 0 and 0 elsewhere,
+      ``T = G + G*l*s_hat + 0.5*G*l**2*s_hat**2``, the 2nd-order Taylor expansion of ``G**(1 + s_hat)``.
+      ``target_mode='exact'``: ``T = G**(1 + s_hat)`` inside the windows and 0 outside, evaluated as
+      ``1[G>0] * exp((1 + s_hat) * l)`` so that neither ``0**x`` nor ``0 * log(0)`` can appear in the value or its
+      gradient. It is finite as long as ``(1 + s_hat) * ln G`` stays below ~88 (float32 overflow of ``exp``),
+      i.e. for any ``s > -1`` (the only range where ``G**(1+s)`` is a sensible heatmap).
+    * Weight, computed from the UNMODIFIED G with P not detached (gradients flow through it, as in the reference):
+      ``weight_mode='soft'`` (reference ``.py``): ``W = |1-P| * G**gamma + |P| * (1 - G**gamma)``;
+      ``weight_mode='hard'`` (the reference's earlier ``.pyc``): ``W = |1-P|`` where G > 0, else ``|P|``. The
+      ``.pyc`` split on ``T > 0``; that is the same set, because the Taylor bracket ``1 + x + x**2/2 >= 1/2`` makes
+      ``T >= G/2 > 0`` inside the windows and ``T = 0`` outside (``G**(1+s) > 0`` likewise);
+      ``weight_mode='none'``: ``W = 1`` (plain MSE, for HigherHRNet).
+    * Per sample b: ``heatmap_loss[b] = mean_{k,y,x} M * w_k * W * (P - T)**2`` and
+      ``scale_loss[b] = mean_{k,y,x} M * w_k * s_hat**2``, where ``w_k`` are the optional ``target_weights``.
+      Means run over all K*H*W entries (background included), like the reference.
+    * ``scale=None``: T = G and the scale loss is zero.
+
+    Args:
+        gamma (float): Exponent of G in the soft weight. Defaults to 0.01 (reference).
+        target_mode (str): ``'taylor'`` (reference) or ``'exact'``.
+        weight_mode (str): ``'soft'`` (reference), ``'hard'`` or ``'none'``.
+        loss_weight (float): Factor on the heatmap term (the reference's HEATMAPS_LOSS_FACTOR, 1.0).
+        scale_loss_weight (float): Factor on the scale regulariser (the reference applies none, i.e. 1.0).
+        reduction (str): ``'mean'`` (batch mean, scalars; the reference) or ``'none'`` (per sample, shape (B,)).
+    """
+
+    def __init__(self,
+                 gamma: float = 0.01,
+                 target_mode: str = 'taylor',
+                 weight_mode: str = 'soft',
+                 loss_weight: float = 1.0,
+                 scale_loss_weight: float = 1.0,
+                 reduction: str = 'mean') -> None:
+        super().__init__()
+        if target_mode not in _TARGET_MODES:
+            raise ValueError(f'target_mode must be one of {_TARGET_MODES}, got {target_mode!r}')
+        if weight_mode not in _WEIGHT_MODES:
+            raise ValueError(f'weight_mode must be one of {_WEIGHT_MODES}, got {weight_mode!r}')
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f'reduction must be one of {_REDUCTIONS}, got {reduction!r}')
+        self.gamma = float(gamma)
+        self.target_mode = target_mode
+        self.weight_mode = weight_mode
+        self.loss_weight = float(loss_weight)
+        self.scale_loss_weight = float(scale_loss_weight)
+        self.reduction = reduction
+
+    def forward(self,
+                output: Tensor,
+                target: Tensor,
+                target_weights: Optional[Tensor] = None,
+                mask: Optional[Tensor] = None,
+                scale: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """Compute the heatmap loss and the scale regulariser.
+
+        Args:
+            output (Tensor): Predicted heatmaps P, (B, K, H, W).
+            target (Tensor): GT heatmaps G, (B, K, H, W), non-negative (G > 0 marks the Gaussian windows).
+            target_weights (Tensor, optional): Per-keypoint weights (B, K) or per-pixel weights (B, K, H, W),
+                multiplied into both terms (as ``KeypointMSELoss`` multiplies them into its loss). The reference
+                uses none.
+            mask (Tensor, optional): Valid-pixel mask (B, H, W), (B, 1, H, W) or (B, K, H, W); 1 = use, 0 = ignore.
+                Bool or float.
+            scale (Tensor, optional): Predicted scale map s, (B, K, H, W). ``None``: no target modulation and a
+                zero scale loss.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``(heatmap_loss, scale_loss)``, scalars for ``reduction='mean'``, (B,) for
+            ``reduction='none'``. Both already include ``loss_weight`` / ``scale_loss_weight``.
+        """
+        weights = self._validate_and_combine_weights(output, target, target_weights, mask, scale)
+
+        if scale is None:
+            modulated_target = target
+            scale_loss = None
+        else:
+            inside_window = target > 0
+            # Float gate: multiplying by a constant blocks the gradient to s outside the windows.
+            gated_scale = scale * inside_window.to(scale.dtype)
+            # ln G inside the windows, 0 outside (the reference's ln(G + 1) at G = 0); log of 1 avoids -inf.
+            log_target = torch.log(torch.where(inside_window, target, torch.ones_like(target)))
+            modulated_target = self._modulated_target(target, log_target, gated_scale, inside_window)
+            scale_loss = self._reduce(self._weighted_mean(gated_scale.square(), weights)) * self.scale_loss_weight
+
+        pixel_weight = self._pixel_weight(output, target)
+        squared_error = (output - modulated_target).square()
+        if pixel_weight is not None:
+            squared_error = squared_error * pixel_weight
+        heatmap_loss = self._reduce(self._weighted_mean(squared_error, weights)) * self.loss_weight
+
+        if scale_loss is None:
+            shape = () if self.reduction == 'mean' else (output.shape[0], )
+            # A constant zero: adding it to the total changes neither value nor gradient; requires_grad follows
+            # the output so that calling backward on it alone behaves like on a real loss term.
+            scale_loss = heatmap_loss.new_zeros(shape).requires_grad_(heatmap_loss.requires_grad)
+        return heatmap_loss, scale_loss
+
+    # ---------------------------------------------------------------------------------------------------------------
+    def _modulated_target(self, target: Tensor, log_target: Tensor, gated_scale: Tensor,
+                          inside_window: Tensor) -> Tensor:
+        """Scale-modulated target T (B, K, H, W); equals G where s_hat == 0."""
+        if self.target_mode == 'taylor':
+            scaled_log = log_target * gated_scale
+            return target + target * scaled_log + 0.5 * target * scaled_log.square()
+        # exact: G**(1 + s_hat) = exp((1 + s_hat) * ln G) inside the windows, 0 outside.
+        return torch.exp((1.0 + gated_scale) * log_target) * inside_window.to(gated_scale.dtype)
+
+    def _pixel_weight(self, output: Tensor, target: Tensor) -> Optional[Tensor]:
+        """Weight-adaptive factor W (B, K, H, W) from P and the unmodified G; ``None`` for plain MSE."""
+        if self.weight_mode == 'none':
+            return None
+        if self.weight_mode == 'hard':
+            return torch.where(target > 0, (1.0 - output).abs(), output.abs())
+        target_pow = target.pow(self.gamma)
+        return (1.0 - output).abs() * target_pow + output.abs() * (1.0 - target_pow)
+
+    @staticmethod
+    def _weighted_mean(values: Tensor, weights: Optional[Tensor]) -> Tensor:
+        """Per-sample mean over (K, H, W) of ``values * weights``; returns (B,)."""
+        if weights is not None:
+            values = values * weights
+        return values.flatten(1).mean(dim=1)
+
+    def _reduce(self, per_sample: Tensor) -> Tensor:
+        return per_sample.mean() if self.reduction == 'mean' else per_sample
+
+    @staticmethod
+    def _validate_and_combine_weights(output: Tensor, target: Tensor, target_weights: Optional[Tensor],
+                                      mask: Optional[Tensor], scale: Optional[Tensor]) -> Optional[Tensor]:
+        """Check shapes and return mask * target_weights broadcastable to (B, K, H, W), or ``None``."""
+        if output.ndim != 4:
+            raise ValueError(f'output must be (B, K, H, W), got shape {tuple(output.shape)}')
+        if target.shape != output.shape:
+            raise ValueError(f'target must have the shape of output {tuple(output.shape)} (B, K, H, W), '
+                             f'got {tuple(target.shape)}')
+        if scale is not None and scale.shape != output.shape:
+            raise ValueError(f'scale must have the shape of output {tuple(output.shape)} (B, K, H, W), '
+                             f'got {tuple(scale.shape)}')
+        batch, num_keypoints, height, width = output.shape
+        weights = None
+        if mask is not None:
+            if mask.ndim == 3:
+                mask = mask.unsqueeze(1)
+            if mask.ndim != 4 or mask.shape[0] != batch or mask.shape[1] not in (1, num_keypoints) \
+                    or mask.shape[2:] != (height, width):
+                raise ValueError(f'mask must be (B, H, W), (B, 1, H, W) or (B, K, H, W) with B={batch}, '
+                                 f'K={num_keypoints}, H={height}, W={width}; got {tuple(mask.shape)}')
+            weights = mask.to(output.dtype)
+        if target_weights is not None:
+            if target_weights.shape == (batch, num_keypoints):
+                target_weights = target_weights[:, :, None, None]
+            elif target_weights.shape != output.shape:
+                raise ValueError(f'target_weights must be (B, K) = {(batch, num_keypoints)} or (B, K, H, W) = '
+                                 f'{tuple(output.shape)}, got {tuple(target_weights.shape)}')
+            target_weights = target_weights.to(output.dtype)
+            weights = target_weights if weights is None else weights * target_weights
+        return weights
