@@ -1,6 +1,9 @@
 # SWAHR's schedule (reference trainer): Adam without weight decay, linear warm-up
 # from 0.1x over 3 epochs, then linear decay to 0 at epoch 300, updated every
 # iteration. Model configs set the peak LR and the batch size it belongs to.
+# It builds on the shared runtime (both define `train_cfg`).
+_base_ = ['../default_runtime.py']
+
 max_epochs = 300
 warmup_epochs = 3
 
