@@ -40,7 +40,7 @@ val_pipeline = [
     dict(type='LoadImage'),
     dict(type='ReferenceBottomupResize', input_size=input_size),
     dict(
-        type='PackPoseInputs',
+        type='PackMultiScalePoseInputs',
         meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape',
                    'img_shape', 'input_size', 'input_center', 'input_scale',
                    'flip', 'flip_direction', 'flip_indices', 'raw_ann_info',

@@ -14,3 +14,10 @@ default_hooks = dict(
         max_keep_ckpts=3,
         save_best='coco/AP',
         rule='greater'))
+
+# MMPose 1.3.2's PoseLocalVisualizer cannot draw keypoints under NumPy 2
+# (it calls int() on a 1-element array); this subclass fixes only that.
+visualizer = dict(
+    type='NumpyCompatPoseLocalVisualizer',
+    vis_backends=[dict(type='LocalVisBackend')],
+    name='visualizer')

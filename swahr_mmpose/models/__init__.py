@@ -1,2 +1,3 @@
-"""Model-side components: the SWAHR / HigherHRNet head and its losses."""
-from . import heads, losses  # noqa: F401
+"""Model-side components: the SWAHR / HigherHRNet head, its losses, and the
+estimator / data preprocessor that accept test-time image pyramids."""
+from . import data_preprocessors, heads, losses, pose_estimators  # noqa: F401

@@ -3,9 +3,11 @@
 num_keypoints = 17
 
 model = dict(
-    type='BottomupPoseEstimator',
+    # MMPose's BottomupPoseEstimator / PoseDataPreprocessor, extended to accept
+    # the image pyramid of multi-scale test; single-scale behaviour is theirs.
+    type='MultiScaleBottomupPoseEstimator',
     data_preprocessor=dict(
-        type='PoseDataPreprocessor',
+        type='MultiScalePoseDataPreprocessor',
         # ImageNet statistics on the 0-255 scale; LoadImage yields BGR.
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
