@@ -1,0 +1,94 @@
+# CPU quickstart: SWAHR on the synthetic multi-person set written by
+# tools/make_synthetic_coco.py (no download). Everything not overridden here
+# (head, losses, targets, augmentation, decoder, test-time aggregation) is the
+# real W32 COCO config; the backbone is a reduced HRNet (same 4-stage topology,
+# 1/4 of the width, one module per stage) trained from scratch at 256 px.
+_base_ = ['./swahr_hrnet_w32_coco.py']
+
+data_root = 'data/synthetic_coco/'
+input_size = 256
+heatmap_sizes = [(64, 64), (128, 128)]
+width = 16
+max_epochs = 30
+
+model = dict(
+    backbone=dict(
+        extra=dict(
+            stage1=dict(num_blocks=(2, ), num_channels=(32, )),
+            stage2=dict(num_blocks=(2, 2), num_channels=(width, 2 * width)),
+            stage3=dict(
+                num_modules=1,
+                num_blocks=(2, 2, 2),
+                num_channels=(width, 2 * width, 4 * width)),
+            stage4=dict(
+                num_modules=1,
+                num_blocks=(2, 2, 2, 2),
+                num_channels=(width, 2 * width, 4 * width, 8 * width))),
+        init_cfg=None),  # no ImageNet weights offline: train from scratch
+    head=dict(in_channels=width, num_basic_blocks=2))
+
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+optim_wrapper = dict(optimizer=dict(lr=0.004))
+auto_scale_lr = dict(base_batch_size=16)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=True, begin=1,
+         end=max_epochs, convert_to_iter_based=True),
+]
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=10, save_best='coco/AP', rule='greater'))
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(
+        type='HigherHRNetRandomAffine',
+        input_size=(input_size, input_size),
+        scale_factor=(0.75, 1.5),
+        scale_type='short',
+        rotate_factor=30,
+        max_translate=40),
+    dict(type='BottomupRandomHorizontalFlip', prob=0.5),
+    dict(
+        type='ScaleAdaptiveGenerateTarget',
+        input_size=(input_size, input_size),
+        heatmap_sizes=heatmap_sizes,
+        sigma=2,
+        max_num_people=30,
+        use_ignore_mask=True),
+    dict(
+        type='PackPoseInputs',
+        meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'input_size', 'flip', 'flip_direction', 'flip_indices')),
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='ReferenceBottomupResize', input_size=input_size),
+    dict(
+        type='PackMultiScalePoseInputs',
+        meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape',
+                   'img_shape', 'input_size', 'input_center', 'input_scale',
+                   'flip', 'flip_direction', 'flip_indices', 'raw_ann_info',
+                   'skeleton_links')),
+]
+
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=1,
+    persistent_workers=True,
+    dataset=dict(
+        data_root=data_root,
+        ann_file='annotations/person_keypoints_train.json',
+        data_prefix=dict(img='images/train/'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=1,
+    dataset=dict(
+        data_root=data_root,
+        ann_file='annotations/person_keypoints_val.json',
+        data_prefix=dict(img='images/val/'),
+        pipeline=val_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/person_keypoints_val.json')
+test_evaluator = val_evaluator
