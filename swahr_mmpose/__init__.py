@@ -13,7 +13,7 @@ from .utils.checkpoint import allow_mmengine_checkpoints
 
 allow_mmengine_checkpoints()
 
-from . import codecs, datasets, models, visualization  # noqa: E402,F401  (registers)
+from . import codecs, datasets, engine, models, visualization  # noqa: E402,F401
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__', 'allow_mmengine_checkpoints']

@@ -1,0 +1,2 @@
+"""Engine components (hooks)."""
+from . import hooks  # noqa: F401
