@@ -1,0 +1,182 @@
+"""Keypoint candidates for associative-embedding grouping: max-pool NMS and per-joint top-k (torch, on the device).
+
+Reference behaviour (SWAHR/HigherHRNet ``HeatmapParser.nms`` and ``top_k``): a pixel survives NMS when it equals the
+maximum of its ``k x k`` window (stride 1, ``-inf`` padding); per joint the ``topk`` highest survivors are kept, and
+grouping later drops those with value ``<= keypoint_thr``. Here the threshold is applied first, which selects the same
+candidates (everything above the threshold ranks above everything at or below it).
+
+NMS runs sparsely when it can: only ``NMS_TILE`` px tiles whose max exceeds the threshold can hold a candidate, so
+only those tiles (with a halo) are max-pooled; on busy maps (noise) the whole map is pooled instead. Both are exact.
+
+Tie order: the reference uses ``torch.topk``, whose order among exactly equal values is unspecified. Here equal values
+are ordered by flat pixel index (row-major, lower first), so results never depend on the device or torch version.
+"""
+from dataclasses import dataclass
+from typing import List, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def _window_max(maps: torch.Tensor, kernel: int, dim: int, length: int) -> torch.Tensor:
+    """``out[i] = max(maps[i : i + kernel])`` along ``dim`` for ``i < length``, from ``log2(kernel) + 1``
+    elementwise maxima (max is exact, so this equals ``max_pool`` value for value, and is much faster on CPU)."""
+    window_max, width = maps, 1
+    while width * 2 <= kernel:  # window_max[i] = max(maps[i : i + width]) for growing powers of two
+        size = window_max.shape[dim] - width
+        window_max = torch.maximum(window_max.narrow(dim, 0, size), window_max.narrow(dim, width, size))
+        width *= 2
+    # a window of `kernel` = union of two power-of-two windows starting at i and at i + kernel - width
+    return torch.maximum(window_max.narrow(dim, 0, length), window_max.narrow(dim, kernel - width, length))
+
+
+def sliding_max(maps: torch.Tensor, kernel: int, dim: int) -> torch.Tensor:
+    """Max over a centred window of odd length ``kernel`` along ``dim`` (-1 or -2), ``-inf`` beyond the borders."""
+    if kernel == 1:
+        return maps
+    half = kernel // 2
+    padding = (half, half) if dim == -1 else (0, 0, half, half)
+    return _window_max(F.pad(maps, padding, value=float('-inf')), kernel, dim, maps.shape[dim])
+
+
+def nms_peak_mask(heatmaps: torch.Tensor, kernel: int) -> torch.Tensor:
+    """Bool mask of pixels equal to the max of their ``kernel x kernel`` window. heatmaps: (..., H, W)."""
+    pooled = sliding_max(sliding_max(heatmaps, kernel, -1), kernel, -2)
+    return heatmaps == pooled
+
+
+def greater_than(values: torch.Tensor, threshold: float) -> torch.Tensor:
+    """``values > threshold`` decided as in float64 (as the reference compares), without casting ``values``.
+
+    A plain ``float32_tensor > 0.1`` rounds 0.1 to float32 first, which flips the answer for values equal to
+    ``float32(0.1)``.
+    """
+    nearest = np.float32(threshold)
+    if float(nearest) > threshold:
+        return values >= float(nearest)
+    return values > float(nearest)
+
+
+# Sparse NMS: only tiles whose max exceeds the threshold can hold a candidate. Tile side in px, and the fraction of
+# busy tiles above which the dense computation is cheaper.
+NMS_TILE = 8
+SPARSE_NMS_MAX_BUSY = 0.25
+
+
+def _tile_max(maps: torch.Tensor, tile: int) -> torch.Tensor:
+    """(G, H, W) -> (G, ceil(H/tile), ceil(W/tile)) max over non-overlapping tiles (-inf beyond the borders)."""
+    height, width = maps.shape[-2:]
+    pad_h, pad_w = -height % tile, -width % tile
+    if pad_h or pad_w:
+        maps = F.pad(maps, (0, pad_w, 0, pad_h), value=float('-inf'))
+    num, height, width = maps.shape
+    # rows first, one reduction over whole contiguous rows; then the short runs along x on less data
+    row_max = maps.reshape(num, height // tile, tile, width).amax(dim=2)
+    return row_max.view(num, height // tile, width // tile, tile).amax(dim=3)
+
+
+def nms_peaks_above(maps: torch.Tensor, kernel: int, threshold: float) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Pixels that equal the max of their ``kernel x kernel`` window and exceed ``threshold``.
+
+    Args:
+        maps: (G, H, W).
+
+    Returns:
+        group, pixel: (C,) int64 map index and flat pixel index ``y * W + x``, sorted by (group, pixel).
+    """
+    num, height, width = maps.shape
+    busy_g, busy_r, busy_c = greater_than(_tile_max(maps, NMS_TILE), threshold).nonzero(as_tuple=True)
+    total_tiles = num * -(-height // NMS_TILE) * -(-width // NMS_TILE)
+    if busy_g.numel() > SPARSE_NMS_MAX_BUSY * total_tiles:
+        keep = nms_peak_mask(maps, kernel) & greater_than(maps, threshold)
+        return keep.view(num, height * width).nonzero(as_tuple=True)
+    # Each busy tile with a halo of kernel // 2 px. Clamped indices replicate the border pixel, which lies in the
+    # same window, so the window max equals the one with -inf padding.
+    halo = kernel // 2
+    steps = torch.arange(NMS_TILE + 2 * halo, device=maps.device) - halo
+    rows = busy_r[:, None] * NMS_TILE + steps
+    cols = busy_c[:, None] * NMS_TILE + steps
+    row_start = ((busy_g * height)[:, None] + rows.clamp(0, height - 1)) * width
+    flat = row_start[:, :, None] + cols.clamp(0, width - 1)[:, None, :]
+    patches = maps.reshape(-1)[flat]  # (tiles, side, side); one flat index is much faster than three
+    inner = slice(halo, halo + NMS_TILE)
+    pooled = _window_max(_window_max(patches, kernel, -1, NMS_TILE), kernel, -2, NMS_TILE)
+    centre = patches[:, inner, inner]
+    inside = (rows[:, inner] < height)[:, :, None] & (cols[:, inner] < width)[:, None, :]
+    tile, dy, dx = ((centre == pooled) & greater_than(centre, threshold) & inside).nonzero(as_tuple=True)
+    group = busy_g[tile]
+    pixel = rows[tile, halo + dy] * width + cols[tile, halo + dx]
+    order = torch.sort(group * (height * width) + pixel).indices
+    return group[order], pixel[order]
+
+
+@dataclass
+class Candidates:
+    """Keypoint candidates of a batch, sorted by (image, joint, value descending, flat index ascending).
+
+    Attributes:
+        image: (C,) int64 image index in the batch.
+        joint: (C,) int64 joint (heatmap channel) index.
+        x, y: (C,) int64 pixel column / row at the decoding resolution.
+        value: (C,) float32 heatmap value.
+        tag: (C, D) float32 tag vector at the pixel.
+    """
+
+    image: np.ndarray
+    joint: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    value: np.ndarray
+    tag: np.ndarray
+
+    def per_joint(self, image: int, num_joints: int) -> List[slice]:
+        """Slices into the arrays, one per joint of ``image`` (empty slices for joints with no candidate)."""
+        keys = self.image * num_joints + self.joint
+        first = np.searchsorted(keys, image * num_joints + np.arange(num_joints), side='left')
+        last = np.searchsorted(keys, image * num_joints + np.arange(num_joints), side='right')
+        return [slice(int(a), int(b)) for a, b in zip(first, last)]
+
+
+def select_candidates(heatmaps: torch.Tensor, tags: torch.Tensor, nms_kernel: int, topk: int,
+                      keypoint_thr: float) -> Candidates:
+    """NMS peaks above ``keypoint_thr``, at most ``topk`` per (image, joint).
+
+    Args:
+        heatmaps: (B, J, H, W) float32.
+        tags: (B, J, H, W, D) float32, same device.
+        nms_kernel: odd window side for the max-pool NMS.
+        topk: candidates kept per joint (the reference's ``MAX_NUM_PEOPLE``).
+        keypoint_thr: keep values strictly greater than this.
+
+    Returns:
+        Candidates as numpy arrays on the host.
+    """
+    b, j, h, w = heatmaps.shape
+    group, pixel = nms_peaks_above(heatmaps.reshape(b * j, h, w), nms_kernel, keypoint_thr)
+    values = heatmaps.reshape(-1)[group * (h * w) + pixel]
+
+    if group.numel():
+        order = _sort_within_groups(group, values)
+        group, pixel, values = group[order], pixel[order], values[order]
+        counts = torch.bincount(group, minlength=b * j)
+        if int(counts.max()) > topk:
+            rank = torch.arange(group.numel(), device=group.device) - (torch.cumsum(counts, 0) - counts)[group]
+            kept = rank < topk
+            group, pixel, values = group[kept], pixel[kept], values[kept]
+
+    tag_vectors = tags.reshape(-1, tags.shape[-1]).index_select(0, group * (h * w) + pixel)
+    group, pixel = group.cpu().numpy(), pixel.cpu().numpy()
+    return Candidates(
+        image=group // j,
+        joint=group % j,
+        x=pixel % w,
+        y=pixel // w,
+        value=values.cpu().numpy(),
+        tag=tag_vectors.cpu().numpy())
+
+
+def _sort_within_groups(group: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Permutation sorting by (group ascending, value descending, original position ascending)."""
+    order = torch.sort(values, descending=True, stable=True).indices
+    return order[torch.sort(group[order], stable=True).indices]

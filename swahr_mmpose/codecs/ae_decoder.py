@@ -1,0 +1,268 @@
+"""``AEDecoder``: associative-embedding grouping of SWAHR/HigherHRNet outputs into people (decode only).
+
+Default settings reproduce the reference parser (SWAHR = HigherHRNet ``HeatmapParser.parse`` with ``adjust=True,
+refine=True``; spec ``swahr_reference.md`` 5.3) exactly, bit for bit on float32 maps (inputs are cast to float32, as
+the reference decodes float32 maps), with these documented choices:
+
+* candidates with exactly equal heatmap values are ordered by pixel index (the reference's ``torch.topk`` order for
+  them is unspecified), see :mod:`.ae_candidates`;
+* assignment ties are resolved by the installed ``munkres`` (as in the reference), see :mod:`.ae_assignment`;
+* a tag read position outside the map (only possible with non-default ``center_shift``/``quarter_offset``) is
+  clamped, where the reference would wrap around or fail;
+* bit equality of refinement distances assumes D < 8 tag channels (numpy sums 8 or more terms pairwise).
+
+Pipeline (all on the maps' device except the per-joint-type matching loop, which is inherently sequential):
+NMS + top-k (:mod:`.ae_candidates`) -> grouping (:mod:`.ae_grouping`) -> optional truncation to ``max_instances``
+-> quarter-pixel adjustment -> person scores -> refinement of missing joints (:mod:`.ae_refinement`,
+:mod:`.ae_refine_search`).
+"""
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmpose.codecs.base import BaseKeypointCodec
+from mmpose.registry import KEYPOINT_CODECS
+
+from .ae_candidates import Candidates, select_candidates
+from .ae_grouping import GroupedPeople, GroupingOptions, JointCandidates, group_by_tags
+from .ae_refine_search import best_refine_pixels
+from .ae_refinement import person_tags_at_joints, quarter_offset_signs
+
+# Reference joint visiting order (COCO: head, shoulders, hips, then limbs), truncated to the first J entries.
+REFERENCE_KEYPOINT_ORDER = (0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16)
+
+ArrayLike = Union[np.ndarray, torch.Tensor]
+DecodedImage = Tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+@KEYPOINT_CODECS.register_module()
+class AEDecoder(BaseKeypointCodec):
+    """Group keypoints from heatmaps and associative-embedding tags, as the SWAHR/HigherHRNet reference does.
+
+    The maps are given at the decoding resolution (SWAHR: the input-pixel canvas, since heatmaps are resized to the
+    image before decoding); keypoints come back in pixels of that resolution, pixel ``i`` spanning ``[i, i+1)``.
+
+    Args:
+        num_keypoints: J, heatmap channels.
+        keypoint_order: joint types in matching order (a permutation of ``range(J)``). ``None``: the reference order
+            :data:`REFERENCE_KEYPOINT_ORDER` truncated to J entries (for J=14 this is the CrowdPose order the
+            reference uses); an error if that truncation is not a permutation.
+        nms_kernel: odd side of the max-pool NMS window, in decoding px (reference 5, stride 1, padding 2).
+        topk: candidates per joint type (reference ``MAX_NUM_PEOPLE`` = 30).
+        keypoint_thr: candidates need a heatmap value strictly above this (reference ``DETECTION_THRESHOLD``:
+            0.1; 0.12 in the SWAHR W32 COCO config). Must be >= 0.
+        tag_thr: a candidate joins a group only if its unrounded L2 tag distance is strictly below this (1.0).
+        max_instances: keep at most this many people (first created first, like MMPose's ``decode_max_instances``).
+            ``None`` (reference): no cap.
+        max_match_groups: only the first this-many people are matching targets (reference: ``MAX_NUM_PEOPLE`` = 30).
+            ``None``: all people.
+        skip_joint_if_groups_full: reference ``IGNORE_TOO_MUCH`` (False): skip a joint type once
+            ``max_match_groups`` people exist.
+        use_detection_val: cost ``round(distance) * 100 - value`` (True, reference) or the plain distance.
+        key_persons_by_first_tag: reference quirk (True): people are keyed by the first tag component of their
+            first candidate, and a new person whose key already exists overwrites that person's joint instead.
+            False: every unmatched candidate starts a distinct person.
+        adjust: move detected joints by ``quarter_offset`` towards the higher neighbour, then add ``center_shift``.
+        refine: fill missing joints from the whole map (see :mod:`.ae_refinement`).
+        center_shift: shift added by adjustment and refinement, decoding px (reference 0.5).
+        quarter_offset: neighbour step of adjustment and refinement, decoding px (reference 0.25).
+        tie_tolerance: assignments whose costs differ by at most this are ties and go to Munkres (speed only, as long
+            as it exceeds float noise; see :mod:`.ae_assignment`).
+        refine_block_size: fine tile side of the exact pruned refinement search (speed only).
+    """
+
+    def __init__(self,
+                 num_keypoints: int = 17,
+                 keypoint_order: Optional[Sequence[int]] = None,
+                 nms_kernel: int = 5,
+                 topk: int = 30,
+                 keypoint_thr: float = 0.1,
+                 tag_thr: float = 1.0,
+                 max_instances: Optional[int] = None,
+                 max_match_groups: Optional[int] = 30,
+                 skip_joint_if_groups_full: bool = False,
+                 use_detection_val: bool = True,
+                 key_persons_by_first_tag: bool = True,
+                 adjust: bool = True,
+                 refine: bool = True,
+                 center_shift: float = 0.5,
+                 quarter_offset: float = 0.25,
+                 tie_tolerance: float = 1e-3,
+                 refine_block_size: int = 8) -> None:
+        super().__init__()
+        if num_keypoints < 1:
+            raise ValueError(f'num_keypoints must be >= 1, got {num_keypoints}')
+        if keypoint_order is None:
+            keypoint_order = REFERENCE_KEYPOINT_ORDER[:num_keypoints]
+            if sorted(keypoint_order) != list(range(num_keypoints)):
+                raise ValueError(f'the reference keypoint order truncated to num_keypoints={num_keypoints} entries '
+                                 f'is {list(keypoint_order)}, not a permutation of range({num_keypoints}); pass '
+                                 'keypoint_order explicitly')
+        keypoint_order = [int(k) for k in keypoint_order]
+        if sorted(keypoint_order) != list(range(num_keypoints)):
+            raise ValueError(f'keypoint_order must be a permutation of range({num_keypoints}), got {keypoint_order}')
+        if not (isinstance(nms_kernel, int) and nms_kernel >= 1 and nms_kernel % 2 == 1):
+            raise ValueError(f'nms_kernel must be an odd positive int, got {nms_kernel!r}')
+        if topk < 1:
+            raise ValueError(f'topk must be >= 1, got {topk}')
+        if keypoint_thr < 0:
+            raise ValueError(f'keypoint_thr must be >= 0 (missing joints are marked by value 0), got {keypoint_thr}')
+        for name, value in (('max_instances', max_instances), ('max_match_groups', max_match_groups)):
+            if value is not None and value < 1:
+                raise ValueError(f'{name} must be None or >= 1, got {value}')
+        if refine_block_size < 1:
+            raise ValueError(f'refine_block_size must be >= 1, got {refine_block_size}')
+        if tie_tolerance < 0:
+            raise ValueError(f'tie_tolerance must be >= 0, got {tie_tolerance}')
+
+        self.num_keypoints = num_keypoints
+        self.keypoint_order = keypoint_order
+        self.nms_kernel = nms_kernel
+        self.topk = topk
+        self.keypoint_thr = float(keypoint_thr)
+        self.max_instances = max_instances
+        self.adjust = adjust
+        self.refine = refine
+        self.center_shift = float(center_shift)
+        self.quarter_offset = float(quarter_offset)
+        self.refine_block_size = refine_block_size
+        self.grouping = GroupingOptions(
+            keypoint_order=keypoint_order,
+            tag_thr=float(tag_thr),
+            max_match_groups=max_match_groups,
+            skip_joint_if_groups_full=skip_joint_if_groups_full,
+            use_detection_val=use_detection_val,
+            key_persons_by_first_tag=key_persons_by_first_tag,
+            tie_tolerance=float(tie_tolerance))
+        self.munkres_calls = 0  # Munkres fallbacks (assignment ties) since construction, for diagnostics
+
+    def encode(self, keypoints: np.ndarray, keypoints_visible: Optional[np.ndarray] = None) -> dict:
+        """Not supported: training targets come from the ``ScaleAdaptiveGenerateTarget`` transform."""
+        raise NotImplementedError('AEDecoder only decodes; training targets (heatmaps, tag indices, masks) are '
+                                  'produced by the ScaleAdaptiveGenerateTarget transform')
+
+    def decode(self, heatmaps: ArrayLike, tags: ArrayLike) -> DecodedImage:
+        """Group one image.
+
+        Args:
+            heatmaps: (J, H, W) numpy array or tensor, decoding resolution.
+            tags: (J, H, W, D), same resolution (D = 2 with flip test: original and flipped tag).
+
+        Returns:
+            keypoints: (N, J, 2) float32 (x, y) in decoding px.
+            keypoint_scores: (N, J) float32 heatmap values (0 for joints neither detected nor refined).
+            instance_scores: (N,) float32, mean of the detected joints' values over all J (before refinement).
+        """
+        heatmaps, tags = self._as_tensors(heatmaps, tags, batched=False)
+        keypoints, keypoint_scores, instance_scores = self.batch_decode(heatmaps[None], tags[None])
+        return keypoints[0], keypoint_scores[0], instance_scores[0]
+
+    def batch_decode(self, batch_heatmaps: ArrayLike, batch_tags: ArrayLike
+                     ) -> Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]:
+        """Group a batch: (B, J, H, W) heatmaps and (B, J, H, W, D) tags -> per-image lists of :meth:`decode`'s
+        three arrays."""
+        heatmaps, tags = self._as_tensors(batch_heatmaps, batch_tags, batched=True)
+        candidates = select_candidates(heatmaps, tags, self.nms_kernel, self.topk, self.keypoint_thr)
+        results = [self._decode_image(heatmaps[i], tags[i], candidates, i) for i in range(heatmaps.shape[0])]
+        keypoints, keypoint_scores, instance_scores = (list(r) for r in zip(*results)) if results else ([], [], [])
+        return keypoints, keypoint_scores, instance_scores
+
+    def _as_tensors(self, heatmaps: ArrayLike, tags: ArrayLike, batched: bool) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Validate shapes and return float32 contiguous tensors on the heatmaps' device."""
+        prefix = 'batch_' if batched else ''
+        lead = 'B, ' if batched else ''
+        expected_hm = f'({lead}J={self.num_keypoints}, H, W)'
+        expected_tag = f'({lead}J={self.num_keypoints}, H, W, D)'
+        tensors = []
+        for name, value, ndim, expected in ((prefix + 'heatmaps', heatmaps, 3, expected_hm),
+                                            (prefix + 'tags', tags, 4, expected_tag)):
+            if isinstance(value, np.ndarray):
+                value = torch.from_numpy(value)
+            if not isinstance(value, torch.Tensor):
+                raise TypeError(f'{name} must be a numpy array or torch tensor, got {type(value).__name__}')
+            if not value.is_floating_point():
+                raise TypeError(f'{name} must be floating point, got {value.dtype}')
+            want = ndim + int(batched)
+            if value.dim() != want:
+                raise ValueError(f'{name} must have shape {expected}, got {tuple(value.shape)}')
+            tensors.append(value)
+        heatmaps, tags = tensors
+        joint_axis = int(batched)
+        if heatmaps.shape[joint_axis] != self.num_keypoints:
+            raise ValueError(f'{prefix}heatmaps must have shape {expected_hm}, got {tuple(heatmaps.shape)}')
+        if tags.shape[:-1] != heatmaps.shape or tags.shape[-1] < 1:
+            raise ValueError(f'{prefix}tags must have shape {expected_tag} matching {prefix}heatmaps '
+                             f'{tuple(heatmaps.shape)}, got {tuple(tags.shape)}')
+        if min(heatmaps.shape[-2:]) < 1:
+            raise ValueError(f'{prefix}heatmaps must have H, W >= 1, got {tuple(heatmaps.shape)}')
+        if tags.device != heatmaps.device:
+            raise ValueError(f'{prefix}tags are on {tags.device} but {prefix}heatmaps on {heatmaps.device}')
+        return heatmaps.float().contiguous(), tags.float().contiguous()
+
+    def _decode_image(self, heatmaps: torch.Tensor, tags: torch.Tensor, candidates: Candidates,
+                      image: int) -> DecodedImage:
+        """Group, adjust, score and refine one image. heatmaps (J, H, W), tags (J, H, W, D) on the device."""
+        num_joints = self.num_keypoints
+        per_joint = [
+            JointCandidates(candidates.x[s], candidates.y[s], candidates.value[s], candidates.tag[s])
+            for s in candidates.per_joint(image, num_joints)
+        ]
+        people = group_by_tags(per_joint, self.grouping)
+        self.munkres_calls += people.munkres_calls
+        if self.max_instances is not None:
+            people = GroupedPeople(people.x[:self.max_instances], people.y[:self.max_instances],
+                                   people.value[:self.max_instances], people.munkres_calls)
+        num_people = people.value.shape[0]
+        if num_people == 0:
+            return (np.zeros((0, num_joints, 2), np.float32), np.zeros((0, num_joints), np.float32),
+                    np.zeros((0, ), np.float32))
+
+        detected = people.value > 0
+        kpt_x = people.x.astype(np.float64)
+        kpt_y = people.y.astype(np.float64)
+        if self.adjust:
+            person, joint = np.nonzero(detected)
+            sign_x, sign_y = self._offset_signs(heatmaps, joint, people.x[person, joint], people.y[person, joint])
+            kpt_x[person, joint] = (kpt_x[person, joint] + self.quarter_offset * sign_x) + self.center_shift
+            kpt_y[person, joint] = (kpt_y[person, joint] + self.quarter_offset * sign_y) + self.center_shift
+        # reference: person score = mean over all J values (missing = 0), after adjustment, before refinement
+        instance_scores = np.mean(people.value, axis=1).astype(np.float32)
+        keypoint_scores = people.value.copy()
+        keypoints = np.stack([kpt_x, kpt_y], axis=-1).astype(np.float32)
+        if self.refine:
+            self._refine(heatmaps, tags, keypoints, keypoint_scores, detected)
+        return keypoints, keypoint_scores, instance_scores
+
+    def _offset_signs(self, heatmaps: torch.Tensor, joint: np.ndarray, x: np.ndarray,
+                      y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        device = heatmaps.device
+        sign_x, sign_y = quarter_offset_signs(heatmaps,
+                                              torch.from_numpy(joint).to(device),
+                                              torch.from_numpy(x).to(device),
+                                              torch.from_numpy(y).to(device))
+        return sign_x.cpu().numpy(), sign_y.cpu().numpy()
+
+    def _refine(self, heatmaps: torch.Tensor, tags: torch.Tensor, keypoints: np.ndarray,
+                keypoint_scores: np.ndarray, detected: np.ndarray) -> None:
+        """Fill missing joints in place (keypoints (N, J, 2) float32, keypoint_scores (N, J))."""
+        height, width = heatmaps.shape[-2:]
+        # reference reads each detected joint's tag at int() of its (already adjusted) float32 position
+        read_x = np.clip(np.trunc(keypoints[..., 0]).astype(np.int64), 0, width - 1)
+        read_y = np.clip(np.trunc(keypoints[..., 1]).astype(np.int64), 0, height - 1)
+        person_tags = person_tags_at_joints(tags, read_x, read_y, detected)
+        person, joint = np.nonzero(~detected)
+        if person.size == 0:
+            return
+        device = heatmaps.device
+        joint_t = torch.from_numpy(joint).to(device)
+        best_x, best_y = best_refine_pixels(heatmaps, tags, joint_t,
+                                            torch.from_numpy(person_tags[person]).to(device),
+                                            block=self.refine_block_size)
+        value = heatmaps[joint_t, best_y, best_x].cpu().numpy()
+        sign_x, sign_y = self._offset_signs(heatmaps, joint, best_x.cpu().numpy(), best_y.cpu().numpy())
+        fill = value > 0
+        person, joint = person[fill], joint[fill]
+        bx, by = best_x.cpu().numpy()[fill].astype(np.float64), best_y.cpu().numpy()[fill].astype(np.float64)
+        keypoints[person, joint, 0] = (bx + self.center_shift) + self.quarter_offset * sign_x[fill]
+        keypoints[person, joint, 1] = (by + self.center_shift) + self.quarter_offset * sign_y[fill]
+        keypoint_scores[person, joint] = value[fill]
