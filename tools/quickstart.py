@@ -32,7 +32,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--num-val', type=int, default=50)
     parser.add_argument('--image-size', type=int, default=256)
     parser.add_argument('--seed', type=int, default=0, help='data and training seed')
-    parser.add_argument('--epochs', type=int, default=None, help='override the config epochs')
+    parser.add_argument('--epochs', type=int, default=None,
+                        help='override the config epochs; 0 evaluates the freshly initialised model')
     parser.add_argument('--max-minutes', type=float, default=10.0,
                         help='training time budget; stops early (with a warning) on slow machines')
     parser.add_argument('--num-vis', type=int, default=5, help='validation images to draw')
@@ -70,13 +71,17 @@ def build_config(args: argparse.Namespace):
     for evaluator in ('val_evaluator', 'test_evaluator'):
         cfg[evaluator].ann_file = data_root + 'annotations/person_keypoints_val.json'
         cfg[evaluator].outfile_prefix = os.path.join(args.work_dir, 'predictions')
-    if args.epochs is not None:
+    if args.epochs:
+        # Stretch or shrink the schedule with the run: a scheduler that ended
+        # with the configured training ends with the new one.
+        old_epochs = cfg.train_cfg.max_epochs
         cfg.train_cfg.max_epochs = args.epochs
         schedulers = []
         for scheduler in cfg.param_scheduler:
             if scheduler.get('begin', 0) >= args.epochs:
                 continue  # starts after the shortened run ends
-            if scheduler.get('end') and scheduler['end'] > args.epochs:
+            end = scheduler.get('end')
+            if end is not None and (end >= old_epochs or end > args.epochs):
                 scheduler['end'] = args.epochs
             schedulers.append(scheduler)
         cfg.param_scheduler = schedulers
@@ -106,7 +111,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     runner = Runner.from_cfg(cfg)
 
     start = time.monotonic()
-    runner.train()
+    if args.epochs == 0:
+        runner.model.init_weights()  # the untrained baseline: reference init only
+    else:
+        runner.train()
     train_minutes = (time.monotonic() - start) / 60
     metrics = runner.test()
 

@@ -1,8 +1,8 @@
 """Minimum-cost assignment of keypoint candidates to person groups, with the reference solver's choice on ties.
 
-The reference solves every assignment with ``munkres.Munkres().compute`` (pure Python, slow). SciPy's
-``linear_sum_assignment`` finds an optimal assignment much faster; when the optimum is unique, both solvers return it,
-but when several assignments share the optimal cost the two may pick different ones. So:
+The reference solves every assignment with ``munkres.Munkres().compute`` (about 0.5 ms for 30 x 30 with munkres 3.0,
+mostly input checks). SciPy's ``linear_sum_assignment`` is about 100x faster; when the optimum is unique, both solvers
+return it, but when several assignments share the optimal cost they may pick different ones. So:
 
 1. Solve with SciPy on the real (candidates x groups) cost matrix.
 2. Check whether another assignment is within ``tie_tolerance`` of that cost AND would change the grouping outcome
@@ -15,6 +15,10 @@ but when several assignments share the optimal cost the two may pick different o
 
 The tolerance (default 1e-3 cost units; one rounded tag-distance unit costs 100, heatmap values are in [0, 1]) also
 absorbs float rounding inside Munkres, whose potentials reach 1e10 when padding is present (about 2e-6 per step).
+
+Ties are common in crowded images: the value term of the reference cost is the same for a row whatever its column,
+so whenever every candidate gets a group only the integer rounded distances decide, and equal sums abound (on the
+synthetic benchmark maps, 12 of 16 joint steps need Munkres with 10 people, all 16 with 30 people, none with 1).
 
 Note: the reference choice is whatever the installed ``munkres`` returns. ``munkres`` 3.x solves by shortest
 augmenting paths and may break ties unlike munkres 1.1.x, which SWAHR used in 2020.
