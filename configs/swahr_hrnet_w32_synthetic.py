@@ -2,14 +2,15 @@
 # tools/make_synthetic_coco.py (no download). Everything not overridden here
 # (head, losses, targets, augmentation, decoder, test-time aggregation) is the
 # real W32 COCO config; the backbone is a reduced HRNet (same 4-stage topology,
-# 1/4 of the width, one module per stage) trained from scratch at 256 px.
+# 1/4 of the width, one module per stage) trained from scratch at 128 px
+# network input (images are 256 px).
 _base_ = ['./swahr_hrnet_w32_coco.py']
 
 data_root = 'data/synthetic_coco/'
-input_size = 256
-heatmap_sizes = [(64, 64), (128, 128)]
+input_size = 128
+heatmap_sizes = [(32, 32), (64, 64)]
 width = 16
-max_epochs = 30
+max_epochs = 55
 
 model = dict(
     backbone=dict(

@@ -121,7 +121,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     vis_dirs = [os.path.join(root) for root, _, files in os.walk(args.work_dir)
                 if os.path.basename(root) == 'vis' and files]
     print('\n' + '=' * 72)
-    print(f'SWAHR quickstart ({os.path.basename(args.config)}), seed {args.seed}: '
+    print(f'quickstart ({os.path.basename(args.config)}), seed {args.seed}: '
           f'trained {runner.epoch} epochs / {runner.iter} iterations in {train_minutes:.1f} min')
     print('COCO keypoint metrics on the synthetic validation set (CocoMetric):')
     for name in METRICS:
