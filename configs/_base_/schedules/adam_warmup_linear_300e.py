@@ -2,6 +2,8 @@
 # from 0.1x over 3 epochs, then linear decay to 0 at epoch 300, updated every
 # iteration. Model configs set the peak LR and the batch size it belongs to.
 # It builds on the shared runtime (both define `train_cfg`).
+# One known difference: the reference sets each LR after the optimizer step, so
+# its very first iteration runs at the full peak LR; here warm-up starts at 0.1x.
 _base_ = ['../default_runtime.py']
 
 max_epochs = 300
