@@ -21,6 +21,7 @@ import swahr_mmpose.datasets.transforms.pack_multiscale  # noqa: F401
 import swahr_mmpose.datasets.transforms.reference_resize  # noqa: F401
 import swahr_mmpose.models.data_preprocessors  # noqa: F401
 import swahr_mmpose.models.pose_estimators  # noqa: F401
+from swahr_mmpose.testing.tiny_models import tiny_hrnet
 
 K = 5
 FLIP_INDICES = [0, 2, 1, 4, 3]
@@ -47,22 +48,6 @@ class ArgmaxStandInDecoder:
         val = val.detach().cpu().numpy()
         return ([p[None] for p in xy], [v[None] for v in val],
                 [np.array([v.mean()]) for v in val])
-
-
-def tiny_hrnet(w: int = 8) -> dict:
-    return dict(
-        type='HRNet',
-        in_channels=3,
-        extra=dict(
-            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
-                        num_blocks=(1, ), num_channels=(16, )),
-            stage2=dict(num_modules=1, num_branches=2, block='BASIC',
-                        num_blocks=(1, 1), num_channels=(w, 2 * w)),
-            stage3=dict(num_modules=1, num_branches=3, block='BASIC',
-                        num_blocks=(1, 1, 1), num_channels=(w, 2 * w, 4 * w)),
-            stage4=dict(num_modules=1, num_branches=4, block='BASIC',
-                        num_blocks=(1, 1, 1, 1),
-                        num_channels=(w, 2 * w, 4 * w, 8 * w))))
 
 
 def build_model(multiscale: bool, ours: bool = True, flip: bool = True):
