@@ -12,8 +12,8 @@ from e2e_helpers import PYTHON, REPO_ROOT, run
 
 # Measured with seed 0 on a 2-core CPU (docs/synthetic_results.md): untrained
 # (reference init, no training) AP 0.000 / AP50 0.000 - its near-zero heatmaps
-# never pass the detection threshold; trained (55 epochs, 7.7 min) AP 0.031 /
-# AP50 0.152. The thresholds sit at about a third of the trained result, so
+# never pass the detection threshold; trained (55 epochs, 8.1 min) AP 0.020 /
+# AP50 0.114. The thresholds sit at about half of the trained result, so
 # run-to-run and machine-speed differences inside the time budget do not flip
 # them, while an untrained or broken model (no detections, or detections that
 # do not overlap people) cannot reach them.
