@@ -11,16 +11,6 @@ sys.path.insert(0, osp.join(REPO, 'tools'))
 import benchmark_inference as bench  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """The shared 2-core test machine is oversubscribed; one thread keeps
-    these (untimed) functional checks from stalling."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_config(with_scale: bool = True) -> Config:
     """HRNet with 1 block per branch and widths 8..64, 128 px input."""
 

@@ -33,16 +33,6 @@ BN_SUFFIXES = ('weight', 'bias', 'running_mean', 'running_var',
                'num_batches_tracked')
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """The shared 2-core test machine is oversubscribed; one torch thread
-    keeps these (untimed) checks from stalling in thread contention."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # --------------------------------------------- official key set, from the spec
 def _bn(keys: Dict[str, Shape], prefix: str, channels: int) -> None:
     for suffix in BN_SUFFIXES:

@@ -11,7 +11,6 @@ import os.path as osp
 import sys
 
 import pytest
-import torch
 import yaml
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -23,16 +22,6 @@ COCO_METRICS = {'AP', 'AP@0.5', 'AP@0.75', 'AP (M)', 'AP (L)'}
 CROWDPOSE_METRICS = {'AP', 'AP@0.5', 'AP@0.75', 'AP (E)', 'AP (M)', 'AP (H)'}
 METADATA_KEYS = {'Architecture', 'Training Data', 'Input Size', 'Parameters',
                  'FLOPs', 'Official-convention FLOPs'}
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """The shared 2-core test machine is oversubscribed; one torch thread
-    keeps these (untimed) checks from stalling in thread contention."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _imported_files():
