@@ -1,6 +1,5 @@
 """Install script for swahr_mmpose, an MMPose 1.x plugin (SWAHR + HigherHRNet)."""
 from pathlib import Path
-
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent

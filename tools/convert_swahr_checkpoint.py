@@ -26,10 +26,9 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, REPO_ROOT)
 
-from swahr_mmpose.utils.convert_checkpoint import (  # noqa: E402
-    CheckpointConversionError, OfficialCheckpointInfo,
-    convert_official_checkpoint, detect_official_checkpoint,
-    extract_official_state_dict, load_checkpoint_file)
+from swahr_mmpose.utils.convert_checkpoint import (CheckpointConversionError, OfficialCheckpointInfo,  # noqa: E402
+                                                   convert_official_checkpoint, detect_official_checkpoint,
+                                                   extract_official_state_dict, load_checkpoint_file)
 
 
 def build_network(cfg) -> torch.nn.Module:

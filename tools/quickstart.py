@@ -103,8 +103,9 @@ def build_config(args: argparse.Namespace):
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     args = parse_args(argv)
-    import swahr_mmpose  # noqa: F401  (registers components)
     from mmengine.runner import Runner
+
+    import swahr_mmpose  # noqa: F401  (registers components)
 
     ensure_dataset(args)
     cfg = build_config(args)

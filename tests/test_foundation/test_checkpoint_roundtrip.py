@@ -133,6 +133,7 @@ def test_weights_only_still_rejects_other_globals(tmp_path):
         torch.load(str(path))
 
     from mmengine.logging import HistoryBuffer
+
     from swahr_mmpose.utils.checkpoint import _restricted_getattr
     assert _restricted_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
     with pytest.raises(pickle.UnpicklingError):

@@ -3,9 +3,9 @@ import math
 
 import pytest
 import torch
-
 from mmpose.models.losses import AssociativeEmbeddingLoss
 from mmpose.registry import MODELS
+
 from swahr_mmpose.models.losses import BatchedAssociativeEmbeddingLoss
 from swahr_mmpose.testing.reference_losses import loop_ae_loss
 

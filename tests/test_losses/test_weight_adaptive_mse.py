@@ -3,9 +3,9 @@ in NumPy float64."""
 import numpy as np
 import pytest
 import torch
-
 from mmpose.models.losses import KeypointMSELoss
 from mmpose.registry import MODELS
+
 from swahr_mmpose.models.losses import WeightAdaptiveMSELoss
 
 
@@ -78,8 +78,8 @@ def test_per_sample_values_match_reference(dtype, rtol, target_mode, weight_mode
 def test_mean_reduction_and_loss_weights():
     pred, gt, scale, mask = make_inputs()
     ref_heatmap, ref_scale = reference_losses_np(to_np(pred), to_np(gt), to_np(scale), to_np(mask))
-    heatmap, scale_reg = WeightAdaptiveMSELoss(loss_weight=2.5, scale_loss_weight=0.3)(pred, gt, mask=mask,
-                                                                                        scale=scale)
+    loss = WeightAdaptiveMSELoss(loss_weight=2.5, scale_loss_weight=0.3)
+    heatmap, scale_reg = loss(pred, gt, mask=mask, scale=scale)
     assert heatmap.shape == scale_reg.shape == ()
     np.testing.assert_allclose(heatmap.item(), 2.5 * ref_heatmap.mean(), rtol=1e-10)
     np.testing.assert_allclose(scale_reg.item(), 0.3 * ref_scale.mean(), rtol=1e-10)

@@ -16,11 +16,10 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 from mmpose.registry import MODELS
 
-from swahr_mmpose.utils.convert_checkpoint import (
-    CheckpointConversionError, check_state_dict_fits,
-    convert_official_checkpoint, convert_official_state_dict,
-    detect_official_checkpoint, extract_official_state_dict,
-    mmpose_to_official_key, official_to_mmpose_key)
+from swahr_mmpose.utils.convert_checkpoint import (CheckpointConversionError, check_state_dict_fits,
+                                                   convert_official_checkpoint, convert_official_state_dict,
+                                                   detect_official_checkpoint, extract_official_state_dict,
+                                                   mmpose_to_official_key, official_to_mmpose_key)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASE_W32 = osp.join(REPO, 'configs/_base_/models/swahr_hrnet_w32.py')

@@ -20,8 +20,7 @@ import swahr_mmpose.datasets.transforms.reference_resize  # noqa: F401
 import swahr_mmpose.models.data_preprocessors  # noqa: F401
 import swahr_mmpose.models.pose_estimators  # noqa: F401
 import swahr_mmpose.visualization  # noqa: F401
-from swahr_mmpose.datasets.transforms.reference_resize import \
-    ReferenceBottomupResize
+from swahr_mmpose.datasets.transforms.reference_resize import ReferenceBottomupResize
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 K = 17

@@ -5,10 +5,8 @@ import torch
 from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import TRANSFORMS
 
-from swahr_mmpose.datasets.transforms.pack_multiscale import \
-    PackMultiScalePoseInputs
-from swahr_mmpose.datasets.transforms.reference_resize import \
-    ReferenceBottomupResize
+from swahr_mmpose.datasets.transforms.pack_multiscale import PackMultiScalePoseInputs
+from swahr_mmpose.datasets.transforms.reference_resize import ReferenceBottomupResize
 
 
 def resized(aug_scales=None, hw=(48, 64)):

@@ -5,17 +5,16 @@ test code (``get_multi_scale_size``, ``get_affine_transform`` with rotation,
 ``resize_align_multi_scale``, ``get_final_preds``) written below from the spec
 (swahr_reference.md section 5.2), not from the module under test.
 """
+import cv2
 import numpy as np
 import pytest
-import cv2
+from mmengine.structures import InstanceData
 from mmpose.datasets.transforms import BottomupResize
 from mmpose.models.pose_estimators import BottomupPoseEstimator
 from mmpose.registry import TRANSFORMS
-from mmengine.structures import InstanceData
 from mmpose.structures import PoseDataSample
 
-from swahr_mmpose.datasets.transforms.reference_resize import (
-    ReferenceBottomupResize, reference_round_up)
+from swahr_mmpose.datasets.transforms.reference_resize import ReferenceBottomupResize, reference_round_up
 
 
 # ------------------------------------------------- independent reference model

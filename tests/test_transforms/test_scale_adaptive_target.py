@@ -13,8 +13,8 @@ from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.structures import MultilevelPixelData
 
 from swahr_mmpose.datasets.transforms import BottomupRandomHorizontalFlip, ScaleAdaptiveGenerateTarget
-from swahr_mmpose.testing.reference_targets import (loop_generate_targets, packed_to_slot_aligned,
-                                                     reference_heatmaps, reference_joint_indices)
+from swahr_mmpose.testing.reference_targets import (loop_generate_targets, packed_to_slot_aligned, reference_heatmaps,
+                                                    reference_joint_indices)
 
 G = lambda d2: np.float32(np.exp(-d2 / 8.0))  # noqa: E731  reference Gaussian value (sigma 2) at squared distance
 

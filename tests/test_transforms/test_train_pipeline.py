@@ -19,7 +19,7 @@ from mmpose.structures import MultilevelPixelData
 from mmpose.testing import get_coco_sample
 
 from swahr_mmpose.testing.reference_targets import (packed_to_slot_aligned, reference_draw_affine_params,
-                                                     reference_sample, reference_valid_mask)
+                                                    reference_sample, reference_valid_mask)
 
 META_KEYS = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'flip', 'flip_direction',
              'flip_indices')

@@ -9,8 +9,8 @@ from .coco_writer import (build_annotation, coco_person_category, mask_to_bbox, 
 from .generator import image_rng, make_synthetic_coco, write_split
 from .render import KEYPOINT_COLOURS, Appearance, draw_annotations, draw_people, render_background
 from .scene import Instance, SceneConfig, keypoint_visibility, render_scene
-from .skeleton import (COCO_FLIP_INDICES, COCO_KEYPOINT_NAMES, COCO_SKELETON, NUM_KEYPOINTS, BodyProportions,
-                       PoseBatch, sample_poses)
+from .skeleton import (COCO_FLIP_INDICES, COCO_KEYPOINT_NAMES, COCO_SKELETON, NUM_KEYPOINTS, BodyProportions, PoseBatch,
+                       sample_poses)
 
 __all__ = [
     'make_synthetic_coco', 'write_split', 'image_rng', 'SceneConfig', 'render_scene', 'keypoint_visibility',

@@ -223,8 +223,10 @@ def draw_annotations(img: np.ndarray, annotations: Sequence[dict], upscale: int 
     h, w = img.shape[:2]
     out = cv2.resize(img, (w * upscale, h * upscale), interpolation=cv2.INTER_NEAREST)
     for ann in annotations:
-        kind_colour = (0, 0, 255) if ann['iscrowd'] else ((0, 165, 255) if ann['num_keypoints'] == 0
-                                                         else (0, 255, 0))
+        if ann['iscrowd']:
+            kind_colour = (0, 0, 255)
+        else:
+            kind_colour = (0, 165, 255) if ann['num_keypoints'] == 0 else (0, 255, 0)
         if ann['iscrowd'] or ann['num_keypoints'] == 0:
             seg = ann['segmentation']
             if isinstance(seg, dict):

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
-
 from mmpose.registry import TRANSFORMS
 from mmpose.structures.bbox import bbox_xyxy2corner
+
 from .heatmap_utils import as_size_pair
 
 SCALE_TYPES = ('short', 'long')

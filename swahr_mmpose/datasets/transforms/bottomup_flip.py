@@ -13,7 +13,6 @@ from typing import Any, Dict
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
-
 from mmpose.registry import TRANSFORMS
 
 

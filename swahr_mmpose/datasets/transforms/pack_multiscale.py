@@ -7,8 +7,7 @@ fails for a test pyramid (every scale has another size), and its default
 from typing import Dict, Sequence
 
 import numpy as np
-from mmpose.datasets.transforms.formatting import (PackPoseInputs,
-                                                   image_to_tensor)
+from mmpose.datasets.transforms.formatting import PackPoseInputs, image_to_tensor
 from mmpose.registry import TRANSFORMS
 
 DEFAULT_META_KEYS = ('id', 'img_id', 'img_path', 'category_id', 'crowd_index',

@@ -9,13 +9,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
-
 from mmpose.registry import TRANSFORMS
+
 from .heatmap_utils import (CENTER_MODES, FLIP_CONVENTIONS, as_size_pair, capacity_mask, integer_centers,
                             person_sizes_in_input_px, placed_joints_mask, render_gaussian_heatmaps, tag_indices,
                             to_level_coordinates)
-from .ignore_mask import (MASK_SOURCES, affine_to_3x3, rasterize_segments, select_ignore_segments,
-                          warp_valid_mask)
+from .ignore_mask import MASK_SOURCES, affine_to_3x3, rasterize_segments, select_ignore_segments, warp_valid_mask
 
 SIGMA_MODES = ('fixed', 'bbox')
 

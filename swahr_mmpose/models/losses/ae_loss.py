@@ -8,10 +8,9 @@ from typing import List, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmpose.registry import MODELS
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
-
-from mmpose.registry import MODELS
 
 _PUSH_TYPES = ('exp', 'max')
 _REDUCTIONS = ('mean', 'none')

@@ -8,9 +8,8 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
-from torch import Tensor
-
 from mmpose.registry import MODELS
+from torch import Tensor
 
 _TARGET_MODES = ('taylor', 'exact')
 _WEIGHT_MODES = ('soft', 'hard', 'none')
