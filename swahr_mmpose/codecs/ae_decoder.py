@@ -1,20 +1,22 @@
-"""``AEDecoder``: associative-embedding grouping of SWAHR/HigherHRNet outputs into people (decode only).
+"""``AEDecoder``: associative-embedding grouping of heatmaps and tags into people (decode only).
 
 Default settings reproduce the reference parser (SWAHR = HigherHRNet ``HeatmapParser.parse`` with ``adjust=True,
 refine=True``; spec ``swahr_reference.md`` 5.3) exactly, bit for bit on float32 maps (inputs are cast to float32, as
 the reference decodes float32 maps), with these documented choices:
 
 * candidates with exactly equal heatmap values are ordered by pixel index (the reference's ``torch.topk`` order for
-  them is unspecified), see :mod:`.ae_candidates`;
-* assignment ties are resolved by the installed ``munkres`` (as in the reference), see :mod:`.ae_assignment`;
+  them is unspecified), see :mod:`.utils.candidates`;
+* assignment ties are resolved by the installed ``munkres`` (as in the reference), see :mod:`.utils.tag_grouping`;
 * a tag read position outside the map (only possible with non-default ``center_shift``/``quarter_offset``) is
   clamped, where the reference would wrap around or fail;
-* bit equality of refinement distances assumes D < 8 tag channels (numpy sums 8 or more terms pairwise).
+* bit equality of refinement distances assumes L < 8 tag maps per joint (numpy sums 8 or more terms pairwise).
 
-Pipeline (all on the maps' device except the per-joint-type matching loop, which is inherently sequential):
-NMS + top-k (:mod:`.ae_candidates`) -> grouping (:mod:`.ae_grouping`) -> optional truncation to ``max_instances``
--> quarter-pixel adjustment -> person scores -> refinement of missing joints (:mod:`.ae_refinement`,
-:mod:`.ae_refine_search`).
+Tensor contract (MMPose's, as ``mmpose.codecs.AssociativeEmbedding``): heatmaps ``(B, K, H, W)`` and tags
+``(B, L*K, H, W)``, channel ``l*K + k`` = tag map ``l`` of joint ``k`` (L = 2 with flip test: original and flipped).
+
+Pipeline: NMS + top-k for the whole batch on the maps' device (:mod:`.utils.candidates`); then, per image, the maps
+are handed to the host once and grouping (:mod:`.utils.tag_grouping`), truncation to ``max_instances``,
+quarter-pixel adjustment, person scores and refinement of missing joints (:mod:`.utils.refinement`) run there.
 """
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -23,16 +25,28 @@ import torch
 from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
 
-from .ae_candidates import Candidates, select_candidates
-from .ae_grouping import GroupedPeople, GroupingOptions, JointCandidates, group_by_tags
-from .ae_refine_search import best_refine_pixels
-from .ae_refinement import person_tags_at_joints, quarter_offset_signs
+from .utils.candidates import Candidates, select_candidates
+from .utils.refinement import best_refine_pixels, person_tags_at_joints, quarter_offset_signs
+from .utils.tag_grouping import GroupedPeople, GroupingOptions, JointCandidates, group_by_tags
 
-# Reference joint visiting order (COCO: head, shoulders, hips, then limbs), truncated to the first J entries.
+# Reference joint visiting order (COCO: head, shoulders, hips, then limbs), truncated to the first K entries.
 REFERENCE_KEYPOINT_ORDER = (0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16)
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 DecodedImage = Tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def reference_keypoint_order(num_keypoints: int) -> List[int]:
+    """The reference's joint visiting order truncated to K entries (for K = 14 the CrowdPose order it uses).
+
+    Raises:
+        ValueError: when the truncation is not a permutation of ``range(K)``; pass an explicit order then.
+    """
+    order = list(REFERENCE_KEYPOINT_ORDER[:num_keypoints])
+    if sorted(order) != list(range(num_keypoints)):
+        raise ValueError(f'the reference keypoint order truncated to num_keypoints={num_keypoints} entries is '
+                         f'{order}, not a permutation of range({num_keypoints}); set keypoint_order explicitly')
+    return order
 
 
 @KEYPOINT_CODECS.register_module()
@@ -40,12 +54,14 @@ class AEDecoder(BaseKeypointCodec):
     """Group keypoints from heatmaps and associative-embedding tags, as the SWAHR/HigherHRNet reference does.
 
     The maps are given at the decoding resolution (SWAHR: the input-pixel canvas, since heatmaps are resized to the
-    image before decoding); keypoints come back in pixels of that resolution, pixel ``i`` spanning ``[i, i+1)``.
+    network input before decoding); keypoints come back in pixels of that resolution, pixel ``i`` spanning
+    ``[i, i+1)``. For training targets use :class:`~swahr_mmpose.codecs.MultiLevelAssociativeEmbedding`, the codec
+    that owns both directions and decodes with this class.
 
     Args:
-        num_keypoints: J, heatmap channels.
-        keypoint_order: joint types in matching order (a permutation of ``range(J)``). ``None``: the reference order
-            :data:`REFERENCE_KEYPOINT_ORDER` truncated to J entries (for J=14 this is the CrowdPose order the
+        num_keypoints: K, heatmap channels; ``None`` takes K from the maps at every call.
+        keypoint_order: joint types in matching order (a permutation of ``range(K)``). ``None``: the reference order
+            :data:`REFERENCE_KEYPOINT_ORDER` truncated to K entries (for K=14 this is the CrowdPose order the
             reference uses); an error if that truncation is not a permutation.
         nms_kernel: odd side of the max-pool NMS window, in decoding px (reference 5, stride 1, padding 2).
         topk: candidates per joint type (reference ``MAX_NUM_PEOPLE`` = 30).
@@ -63,16 +79,17 @@ class AEDecoder(BaseKeypointCodec):
             first candidate, and a new person whose key already exists overwrites that person's joint instead.
             False: every unmatched candidate starts a distinct person.
         adjust: move detected joints by ``quarter_offset`` towards the higher neighbour, then add ``center_shift``.
-        refine: fill missing joints from the whole map (see :mod:`.ae_refinement`).
-        center_shift: shift added by adjustment and refinement, decoding px (reference 0.5).
+        refine: fill missing joints from the whole map (see :mod:`.utils.refinement`).
+        center_shift: shift added by adjustment and refinement, decoding px (reference 0.5, for Gaussians centred
+            at ``int(x)``; 0 for rounded centres).
         quarter_offset: neighbour step of adjustment and refinement, decoding px (reference 0.25).
         tie_tolerance: assignments whose costs differ by at most this are ties and go to Munkres (speed only, as long
-            as it exceeds float noise; see :mod:`.ae_assignment`).
+            as it exceeds float noise; see :mod:`.utils.tag_grouping`).
         refine_block_size: fine tile side of the exact pruned refinement search (speed only).
     """
 
     def __init__(self,
-                 num_keypoints: int = 17,
+                 num_keypoints: Optional[int] = 17,
                  keypoint_order: Optional[Sequence[int]] = None,
                  nms_kernel: int = 5,
                  topk: int = 30,
@@ -90,17 +107,15 @@ class AEDecoder(BaseKeypointCodec):
                  tie_tolerance: float = 1e-3,
                  refine_block_size: int = 8) -> None:
         super().__init__()
-        if num_keypoints < 1:
-            raise ValueError(f'num_keypoints must be >= 1, got {num_keypoints}')
-        if keypoint_order is None:
-            keypoint_order = REFERENCE_KEYPOINT_ORDER[:num_keypoints]
-            if sorted(keypoint_order) != list(range(num_keypoints)):
-                raise ValueError(f'the reference keypoint order truncated to num_keypoints={num_keypoints} entries '
-                                 f'is {list(keypoint_order)}, not a permutation of range({num_keypoints}); pass '
-                                 'keypoint_order explicitly')
-        keypoint_order = [int(k) for k in keypoint_order]
-        if sorted(keypoint_order) != list(range(num_keypoints)):
-            raise ValueError(f'keypoint_order must be a permutation of range({num_keypoints}), got {keypoint_order}')
+        if num_keypoints is not None and num_keypoints < 1:
+            raise ValueError(f'num_keypoints must be >= 1 or None, got {num_keypoints}')
+        if keypoint_order is not None:
+            keypoint_order = [int(k) for k in keypoint_order]
+            expected = num_keypoints if num_keypoints is not None else len(keypoint_order)
+            if sorted(keypoint_order) != list(range(expected)):
+                raise ValueError(f'keypoint_order must be a permutation of range({expected}), got {keypoint_order}')
+        elif num_keypoints is not None:
+            keypoint_order = reference_keypoint_order(num_keypoints)
         if not (isinstance(nms_kernel, int) and nms_kernel >= 1 and nms_kernel % 2 == 1):
             raise ValueError(f'nms_kernel must be an odd positive int, got {nms_kernel!r}')
         if topk < 1:
@@ -120,14 +135,14 @@ class AEDecoder(BaseKeypointCodec):
         self.nms_kernel = nms_kernel
         self.topk = topk
         self.keypoint_thr = float(keypoint_thr)
+        self.tag_thr = float(tag_thr)
         self.max_instances = max_instances
         self.adjust = adjust
         self.refine = refine
         self.center_shift = float(center_shift)
         self.quarter_offset = float(quarter_offset)
         self.refine_block_size = refine_block_size
-        self.grouping = GroupingOptions(
-            keypoint_order=keypoint_order,
+        self._grouping_kwargs = dict(
             tag_thr=float(tag_thr),
             max_match_groups=max_match_groups,
             skip_joint_if_groups_full=skip_joint_if_groups_full,
@@ -137,33 +152,44 @@ class AEDecoder(BaseKeypointCodec):
         self.munkres_calls = 0  # Munkres fallbacks (assignment ties) since construction, for diagnostics
 
     def encode(self, keypoints: np.ndarray, keypoints_visible: Optional[np.ndarray] = None) -> dict:
-        """Not supported: training targets come from the ``ScaleAdaptiveGenerateTarget`` transform."""
-        raise NotImplementedError('AEDecoder only decodes; training targets (heatmaps, tag indices, masks) are '
-                                  'produced by the ScaleAdaptiveGenerateTarget transform')
+        """Not supported: use :class:`~swahr_mmpose.codecs.MultiLevelAssociativeEmbedding` for training targets."""
+        raise NotImplementedError('AEDecoder only decodes; training targets (heatmaps, tag indices) come from the '
+                                  'MultiLevelAssociativeEmbedding codec (GenerateTarget / ScaleAdaptiveGenerateTarget '
+                                  'with encoder=dict(type="MultiLevelAssociativeEmbedding", ...))')
 
     def decode(self, heatmaps: ArrayLike, tags: ArrayLike) -> DecodedImage:
         """Group one image.
 
         Args:
-            heatmaps: (J, H, W) numpy array or tensor, decoding resolution.
-            tags: (J, H, W, D), same resolution (D = 2 with flip test: original and flipped tag).
+            heatmaps: (K, H, W) numpy array or tensor, decoding resolution.
+            tags: (L*K, H, W), same resolution; channel ``l*K + k`` (L = 2 with flip test).
 
         Returns:
-            keypoints: (N, J, 2) float32 (x, y) in decoding px.
-            keypoint_scores: (N, J) float32 heatmap values (0 for joints neither detected nor refined).
-            instance_scores: (N,) float32, mean of the detected joints' values over all J (before refinement).
+            keypoints: (N, K, 2) float32 (x, y) in decoding px.
+            keypoint_scores: (N, K) float32 heatmap values (0 for joints neither detected nor refined).
+            instance_scores: (N,) float32, mean of the detected joints' values over all K (before refinement).
         """
         heatmaps, tags = self._as_tensors(heatmaps, tags, batched=False)
-        keypoints, keypoint_scores, instance_scores = self.batch_decode(heatmaps[None], tags[None])
+        keypoints, keypoint_scores, instance_scores = self._batch_decode(heatmaps[None], tags[None])
         return keypoints[0], keypoint_scores[0], instance_scores[0]
 
     def batch_decode(self, batch_heatmaps: ArrayLike, batch_tags: ArrayLike
                      ) -> Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]:
-        """Group a batch: (B, J, H, W) heatmaps and (B, J, H, W, D) tags -> per-image lists of :meth:`decode`'s
+        """Group a batch: (B, K, H, W) heatmaps and (B, L*K, H, W) tags -> per-image lists of :meth:`decode`'s
         three arrays."""
         heatmaps, tags = self._as_tensors(batch_heatmaps, batch_tags, batched=True)
+        return self._batch_decode(heatmaps, tags)
+
+    def _batch_decode(self, heatmaps: torch.Tensor, tags: torch.Tensor
+                      ) -> Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]:
+        batch, num_joints, height, width = heatmaps.shape
+        tag_dim = tags.shape[1] // num_joints
         candidates = select_candidates(heatmaps, tags, self.nms_kernel, self.topk, self.keypoint_thr)
-        results = [self._decode_image(heatmaps[i], tags[i], candidates, i) for i in range(heatmaps.shape[0])]
+        results = []
+        for i in range(batch):
+            # (L*K, H, W) -> (K, H, W, L): one tag vector per pixel for refinement
+            image_tags = tags[i].view(tag_dim, num_joints, height, width).permute(1, 2, 3, 0)
+            results.append(self._decode_image(heatmaps[i].cpu(), image_tags.contiguous().cpu(), candidates, i))
         keypoints, keypoint_scores, instance_scores = (list(r) for r in zip(*results)) if results else ([], [], [])
         return keypoints, keypoint_scores, instance_scores
 
@@ -171,43 +197,54 @@ class AEDecoder(BaseKeypointCodec):
         """Validate shapes and return float32 contiguous tensors on the heatmaps' device."""
         prefix = 'batch_' if batched else ''
         lead = 'B, ' if batched else ''
-        expected_hm = f'({lead}J={self.num_keypoints}, H, W)'
-        expected_tag = f'({lead}J={self.num_keypoints}, H, W, D)'
+        joints = 'K' if self.num_keypoints is None else f'K={self.num_keypoints}'
+        expected_hm = f'({lead}{joints}, H, W)'
+        expected_tag = f'({lead}L*{joints}, H, W)'
         tensors = []
-        for name, value, ndim, expected in ((prefix + 'heatmaps', heatmaps, 3, expected_hm),
-                                            (prefix + 'tags', tags, 4, expected_tag)):
+        for name, value, expected in ((prefix + 'heatmaps', heatmaps, expected_hm),
+                                      (prefix + 'tags', tags, expected_tag)):
             if isinstance(value, np.ndarray):
                 value = torch.from_numpy(value)
             if not isinstance(value, torch.Tensor):
                 raise TypeError(f'{name} must be a numpy array or torch tensor, got {type(value).__name__}')
             if not value.is_floating_point():
                 raise TypeError(f'{name} must be floating point, got {value.dtype}')
-            want = ndim + int(batched)
-            if value.dim() != want:
+            if value.dim() != 3 + int(batched):
                 raise ValueError(f'{name} must have shape {expected}, got {tuple(value.shape)}')
             tensors.append(value)
         heatmaps, tags = tensors
         joint_axis = int(batched)
-        if heatmaps.shape[joint_axis] != self.num_keypoints:
-            raise ValueError(f'{prefix}heatmaps must have shape {expected_hm}, got {tuple(heatmaps.shape)}')
-        if tags.shape[:-1] != heatmaps.shape or tags.shape[-1] < 1:
-            raise ValueError(f'{prefix}tags must have shape {expected_tag} matching {prefix}heatmaps '
-                             f'{tuple(heatmaps.shape)}, got {tuple(tags.shape)}')
+        num_joints = heatmaps.shape[joint_axis]
+        if self.num_keypoints is not None and num_joints != self.num_keypoints:
+            raise ValueError(f'{prefix}heatmaps must have shape {expected_hm}, got {tuple(heatmaps.shape)}; the '
+                             f'decoder is configured for num_keypoints={self.num_keypoints}')
+        if self.keypoint_order is not None and len(self.keypoint_order) != num_joints:
+            raise ValueError(f'{prefix}heatmaps have {num_joints} joints but keypoint_order has '
+                             f'{len(self.keypoint_order)} entries')
+        num_tag_maps = tags.shape[joint_axis]
+        if (tags.shape[:joint_axis] != heatmaps.shape[:joint_axis] or tags.shape[joint_axis + 1:] !=
+                heatmaps.shape[joint_axis + 1:] or num_tag_maps < num_joints or num_tag_maps % num_joints):
+            raise ValueError(f'{prefix}tags must have shape {expected_tag} (channels-first, L tag maps per joint) '
+                             f'matching {prefix}heatmaps {tuple(heatmaps.shape)}, got {tuple(tags.shape)}')
         if min(heatmaps.shape[-2:]) < 1:
             raise ValueError(f'{prefix}heatmaps must have H, W >= 1, got {tuple(heatmaps.shape)}')
         if tags.device != heatmaps.device:
             raise ValueError(f'{prefix}tags are on {tags.device} but {prefix}heatmaps on {heatmaps.device}')
         return heatmaps.float().contiguous(), tags.float().contiguous()
 
+    def _grouping_options(self, num_joints: int) -> GroupingOptions:
+        order = self.keypoint_order if self.keypoint_order is not None else reference_keypoint_order(num_joints)
+        return GroupingOptions(keypoint_order=order, **self._grouping_kwargs)
+
     def _decode_image(self, heatmaps: torch.Tensor, tags: torch.Tensor, candidates: Candidates,
                       image: int) -> DecodedImage:
-        """Group, adjust, score and refine one image. heatmaps (J, H, W), tags (J, H, W, D) on the device."""
-        num_joints = self.num_keypoints
+        """Group, adjust, score and refine one image. heatmaps (K, H, W), tags (K, H, W, L), on the host."""
+        num_joints = heatmaps.shape[0]
         per_joint = [
             JointCandidates(candidates.x[s], candidates.y[s], candidates.value[s], candidates.tag[s])
             for s in candidates.per_joint(image, num_joints)
         ]
-        people = group_by_tags(per_joint, self.grouping)
+        people = group_by_tags(per_joint, self._grouping_options(num_joints))
         self.munkres_calls += people.munkres_calls
         if self.max_instances is not None:
             people = GroupedPeople(people.x[:self.max_instances], people.y[:self.max_instances],
@@ -225,7 +262,7 @@ class AEDecoder(BaseKeypointCodec):
             sign_x, sign_y = self._offset_signs(heatmaps, joint, people.x[person, joint], people.y[person, joint])
             kpt_x[person, joint] = (kpt_x[person, joint] + self.quarter_offset * sign_x) + self.center_shift
             kpt_y[person, joint] = (kpt_y[person, joint] + self.quarter_offset * sign_y) + self.center_shift
-        # reference: person score = mean over all J values (missing = 0), after adjustment, before refinement
+        # reference: person score = mean over all K values (missing = 0), after adjustment, before refinement
         instance_scores = np.mean(people.value, axis=1).astype(np.float32)
         keypoint_scores = people.value.copy()
         keypoints = np.stack([kpt_x, kpt_y], axis=-1).astype(np.float32)
@@ -233,18 +270,16 @@ class AEDecoder(BaseKeypointCodec):
             self._refine(heatmaps, tags, keypoints, keypoint_scores, detected)
         return keypoints, keypoint_scores, instance_scores
 
-    def _offset_signs(self, heatmaps: torch.Tensor, joint: np.ndarray, x: np.ndarray,
+    @staticmethod
+    def _offset_signs(heatmaps: torch.Tensor, joint: np.ndarray, x: np.ndarray,
                       y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        device = heatmaps.device
-        sign_x, sign_y = quarter_offset_signs(heatmaps,
-                                              torch.from_numpy(joint).to(device),
-                                              torch.from_numpy(x).to(device),
-                                              torch.from_numpy(y).to(device))
-        return sign_x.cpu().numpy(), sign_y.cpu().numpy()
+        sign_x, sign_y = quarter_offset_signs(heatmaps, torch.from_numpy(joint), torch.from_numpy(x),
+                                              torch.from_numpy(y))
+        return sign_x.numpy(), sign_y.numpy()
 
     def _refine(self, heatmaps: torch.Tensor, tags: torch.Tensor, keypoints: np.ndarray,
                 keypoint_scores: np.ndarray, detected: np.ndarray) -> None:
-        """Fill missing joints in place (keypoints (N, J, 2) float32, keypoint_scores (N, J))."""
+        """Fill missing joints in place (keypoints (N, K, 2) float32, keypoint_scores (N, K))."""
         height, width = heatmaps.shape[-2:]
         # reference reads each detected joint's tag at int() of its (already adjusted) float32 position
         read_x = np.clip(np.trunc(keypoints[..., 0]).astype(np.int64), 0, width - 1)
@@ -253,16 +288,15 @@ class AEDecoder(BaseKeypointCodec):
         person, joint = np.nonzero(~detected)
         if person.size == 0:
             return
-        device = heatmaps.device
-        joint_t = torch.from_numpy(joint).to(device)
-        best_x, best_y = best_refine_pixels(heatmaps, tags, joint_t,
-                                            torch.from_numpy(person_tags[person]).to(device),
+        joint_t = torch.from_numpy(joint)
+        best_x, best_y = best_refine_pixels(heatmaps, tags, joint_t, torch.from_numpy(person_tags[person]),
                                             block=self.refine_block_size)
-        value = heatmaps[joint_t, best_y, best_x].cpu().numpy()
-        sign_x, sign_y = self._offset_signs(heatmaps, joint, best_x.cpu().numpy(), best_y.cpu().numpy())
+        value = heatmaps[joint_t, best_y, best_x].numpy()
+        best_x, best_y = best_x.numpy(), best_y.numpy()
+        sign_x, sign_y = self._offset_signs(heatmaps, joint, best_x, best_y)
         fill = value > 0
         person, joint = person[fill], joint[fill]
-        bx, by = best_x.cpu().numpy()[fill].astype(np.float64), best_y.cpu().numpy()[fill].astype(np.float64)
+        bx, by = best_x[fill].astype(np.float64), best_y[fill].astype(np.float64)
         keypoints[person, joint, 0] = (bx + self.center_shift) + self.quarter_offset * sign_x[fill]
         keypoints[person, joint, 1] = (by + self.center_shift) + self.quarter_offset * sign_y[fill]
         keypoint_scores[person, joint] = value[fill]

@@ -28,7 +28,8 @@ class SyntheticAEMaps:
 
     Attributes:
         heatmaps: (J, H, W) float32 tensor, input-px canvas.
-        tags: (J, H, W, D) float32 tensor, same canvas.
+        tags: (D*J, H, W) float32 tensor, same canvas, channel ``d*J + j`` (MMPose's channels-first layout; D = 2
+            as with flip test).
         keypoints: (N, J, 2) float64, where each person's peaks were placed (x, y), decoder convention, input px.
         peak_values: (N, J) float64, height of each placed peak; 0 where the joint is absent from the maps.
         person_tags: (N, D) float64, the tag vector painted around each person.
@@ -139,16 +140,10 @@ def make_synthetic_ae_maps(num_people: int,
     tags = torch.from_numpy(tags_low.astype(np.float32)).permute(0, 3, 1, 2).reshape(-1, low_h, low_w)
     heat = _upsample(heat, (low_h * stride, low_w * stride))[:, :height, :width]
     tags = _upsample(tags, (low_h * stride, low_w * stride))[:, :height, :width]
-    tags = tags.reshape(num_keypoints, tag_dim, height, width).permute(0, 2, 3, 1).contiguous()
+    tags = tags.reshape(num_keypoints, tag_dim, height, width).transpose(0, 1).reshape(-1, height, width)
     return SyntheticAEMaps(
         heatmaps=heat.contiguous().to(device),
         tags=tags.to(device),
         keypoints=keypoints,
         peak_values=peak_values,
         person_tags=person_tags)
-
-
-def to_mmpose_tag_layout(tags: torch.Tensor) -> torch.Tensor:
-    """(B, J, H, W, D) -> (B, D*J, H, W), channel ``d*J + j``: the layout MMPose's ``AssociativeEmbedding`` reads."""
-    b, j, h, w, d = tags.shape
-    return tags.permute(0, 4, 1, 2, 3).reshape(b, d * j, h, w)

@@ -7,7 +7,7 @@ from mmpose.structures.bbox import get_warp_matrix
 
 from swahr_mmpose.datasets.transforms import (BottomupRandomHorizontalFlip, HigherHRNetRandomAffine,
                                               reference_affine_matrix)
-from swahr_mmpose.testing.reference_targets import reference_affine_matrix_3x3, reference_draw_affine_params
+from oracles.reference_targets import reference_affine_matrix_3x3, reference_draw_affine_params
 
 
 # ------------------------------------------------------------------------------------------------ affine matrix

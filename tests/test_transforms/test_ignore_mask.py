@@ -10,7 +10,7 @@ from mmpose.datasets.transforms import BottomupGetHeatmapMask
 
 from swahr_mmpose.datasets.transforms import ScaleAdaptiveGenerateTarget
 from swahr_mmpose.datasets.transforms.ignore_mask import rasterize_segments, select_ignore_segments
-from swahr_mmpose.testing.reference_targets import reference_valid_mask
+from oracles.reference_targets import reference_valid_mask
 
 H = W = 40
 BLOCK_ROWS, BLOCK_COLS = slice(10, 20), slice(7, 16)  # rows 10..19, columns 7..15
@@ -38,8 +38,10 @@ def block_polygon():
     return [[7.0, 10.0, 16.0, 10.0, 16.0, 20.0, 7.0, 20.0]]
 
 
-def masks_for(results, **kwargs):
-    gen = ScaleAdaptiveGenerateTarget(input_size=W, heatmap_sizes=[W, W // 2], **kwargs)
+def masks_for(results, flip_convention='reference', **kwargs):
+    encoder = dict(type='MultiLevelAssociativeEmbedding', input_size=W, heatmap_size=[(W, W), (W // 2, W // 2)],
+                   flip_convention=flip_convention)
+    gen = ScaleAdaptiveGenerateTarget(encoder=encoder, **kwargs)
     base = dict(keypoints=np.zeros((0, 1, 2)), keypoints_visible=np.zeros((0, 1)), ori_shape=(H, W))
     return gen(dict(base, **results))['heatmap_mask']
 

@@ -18,8 +18,8 @@ from mmpose.datasets import CocoDataset
 from mmpose.structures import MultilevelPixelData
 from mmpose.testing import get_coco_sample
 
-from swahr_mmpose.testing.reference_targets import (packed_to_slot_aligned, reference_draw_affine_params,
-                                                    reference_sample, reference_valid_mask)
+from oracles.reference_targets import (packed_to_slot_aligned, reference_draw_affine_params, reference_sample,
+                                       reference_valid_mask)
 
 META_KEYS = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'flip', 'flip_direction',
              'flip_indices')
@@ -31,8 +31,9 @@ def coco_train_pipeline(input_size=512, heatmap_sizes=(128, 256), use_ignore_mas
         dict(type='HigherHRNetRandomAffine', input_size=(input_size, input_size), scale_factor=(0.75, 1.5),
              scale_type='short', rotate_factor=30, max_translate=40),
         dict(type='BottomupRandomHorizontalFlip', prob=0.5),
-        dict(type='ScaleAdaptiveGenerateTarget', input_size=(input_size, input_size),
-             heatmap_sizes=[(s, s) for s in heatmap_sizes], sigma=2, max_num_people=30,
+        dict(type='ScaleAdaptiveGenerateTarget',
+             encoder=dict(type='MultiLevelAssociativeEmbedding', input_size=(input_size, input_size),
+                          heatmap_size=[(s, s) for s in heatmap_sizes], sigma=2, max_num_people=30),
              use_ignore_mask=use_ignore_mask),
         dict(type='PackPoseInputs', meta_keys=META_KEYS),
     ]

@@ -15,7 +15,7 @@ from mmcv.transforms.utils import cache_randomness
 from mmpose.registry import TRANSFORMS
 from mmpose.structures.bbox import bbox_xyxy2corner
 
-from .heatmap_utils import as_size_pair
+from swahr_mmpose.codecs.utils.gaussian_targets import as_size_pair
 
 SCALE_TYPES = ('short', 'long')
 

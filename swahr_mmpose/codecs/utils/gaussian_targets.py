@@ -1,4 +1,5 @@
-"""Vectorised helpers for bottom-up training targets: level coordinates, integer centres, Gaussians, tag indices.
+"""Vectorised helpers for bottom-up training targets (the codec's encode side): level coordinates, integer centres,
+Gaussians, tag indices.
 
 Conventions used throughout (see ``swahr_reference.md`` §2.2, §2.3, §9.11):
 

@@ -143,35 +143,39 @@ def select_candidates(heatmaps: torch.Tensor, tags: torch.Tensor, nms_kernel: in
     """NMS peaks above ``keypoint_thr``, at most ``topk`` per (image, joint).
 
     Args:
-        heatmaps: (B, J, H, W) float32.
-        tags: (B, J, H, W, D) float32, same device.
+        heatmaps: (B, K, H, W) float32.
+        tags: (B, L*K, H, W) float32 on the same device, channel ``l*K + k`` (MMPose's layout).
         nms_kernel: odd window side for the max-pool NMS.
         topk: candidates kept per joint (the reference's ``MAX_NUM_PEOPLE``).
         keypoint_thr: keep values strictly greater than this.
 
     Returns:
-        Candidates as numpy arrays on the host.
+        Candidates as numpy arrays on the host (one transfer for the whole batch).
     """
-    b, j, h, w = heatmaps.shape
-    group, pixel = nms_peaks_above(heatmaps.reshape(b * j, h, w), nms_kernel, keypoint_thr)
+    b, k, h, w = heatmaps.shape
+    tag_dim = tags.shape[1] // k
+    group, pixel = nms_peaks_above(heatmaps.reshape(b * k, h, w), nms_kernel, keypoint_thr)
     values = heatmaps.reshape(-1)[group * (h * w) + pixel]
 
     if group.numel():
         order = _sort_within_groups(group, values)
         group, pixel, values = group[order], pixel[order], values[order]
-        counts = torch.bincount(group, minlength=b * j)
+        counts = torch.bincount(group, minlength=b * k)
         if int(counts.max()) > topk:
             rank = torch.arange(group.numel(), device=group.device) - (torch.cumsum(counts, 0) - counts)[group]
             kept = rank < topk
             group, pixel, values = group[kept], pixel[kept], values[kept]
 
-    tag_vectors = tags.reshape(-1, tags.shape[-1]).index_select(0, group * (h * w) + pixel)
-    group, pixel = group.cpu().numpy(), pixel.cpu().numpy()
+    # tag l of candidate (image i, joint j) sits at flat ((i * L + l) * K + j) * H * W + pixel
+    image, joint = group // k, group % k
+    tag_offsets = torch.arange(tag_dim, device=group.device) * (k * h * w)
+    flat = (image * (tag_dim * k) + joint) * (h * w) + pixel
+    tag_vectors = tags.reshape(-1)[flat[:, None] + tag_offsets]
     return Candidates(
-        image=group // j,
-        joint=group % j,
-        x=pixel % w,
-        y=pixel // w,
+        image=image.cpu().numpy(),
+        joint=joint.cpu().numpy(),
+        x=(pixel % w).cpu().numpy(),
+        y=(pixel // w).cpu().numpy(),
         value=values.cpu().numpy(),
         tag=tag_vectors.cpu().numpy())
 

@@ -1,5 +1,5 @@
-"""ScaleAdaptiveGenerateTarget: hand-worked target values, reference-loop equality, capacity, sigma/centre options,
-flip conventions, packing and input validation.
+"""MultiLevelAssociativeEmbedding.encode (and ScaleAdaptiveGenerateTarget running it): hand-worked target values,
+reference-loop equality, capacity, sigma/centre options, flip conventions, packing and input validation.
 
 Hand-worked cases use ``input_size == heatmap size`` so that input px are level px; the Gaussian values are written
 out as ``exp(-d^2 / (2 * 2^2))`` with d the integer pixel offset from the (truncated) centre.
@@ -12,11 +12,28 @@ import torch
 from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.structures import MultilevelPixelData
 
+from swahr_mmpose.codecs import MultiLevelAssociativeEmbedding
 from swahr_mmpose.datasets.transforms import BottomupRandomHorizontalFlip, ScaleAdaptiveGenerateTarget
-from swahr_mmpose.testing.reference_targets import (loop_generate_targets, packed_to_slot_aligned, reference_heatmaps,
-                                                    reference_joint_indices)
+from oracles.reference_targets import (loop_generate_targets, packed_to_slot_aligned, reference_heatmaps,
+                                       reference_joint_indices)
 
 G = lambda d2: np.float32(np.exp(-d2 / 8.0))  # noqa: E731  reference Gaussian value (sigma 2) at squared distance
+
+
+def level_sizes(heatmap_sizes):
+    """Square levels given as ints -> the codec's list of (w, h) pairs."""
+    return [(s, s) if np.isscalar(s) else tuple(s) for s in heatmap_sizes]
+
+
+def make_codec(input_size, heatmap_sizes, **kwargs):
+    """The codec with one entry per level (a one-level list keeps list outputs, as multi-level configs get)."""
+    return MultiLevelAssociativeEmbedding(input_size=input_size, heatmap_size=level_sizes(heatmap_sizes), **kwargs)
+
+
+def target_transform(input_size, heatmap_sizes, mask_kwargs=None, **codec_kwargs):
+    encoder = dict(type='MultiLevelAssociativeEmbedding', input_size=input_size,
+                   heatmap_size=level_sizes(heatmap_sizes), **codec_kwargs)
+    return ScaleAdaptiveGenerateTarget(encoder=encoder, **(mask_kwargs or {}))
 
 
 def encode_one_level(points, visible=None, size=64, **kwargs):
@@ -24,8 +41,7 @@ def encode_one_level(points, visible=None, size=64, **kwargs):
     points = np.asarray(points, dtype=np.float64)
     if visible is None:
         visible = np.ones(points.shape[:2])
-    gen = ScaleAdaptiveGenerateTarget(input_size=size, heatmap_sizes=[size], **kwargs)
-    return gen.encode_keypoints(points, np.asarray(visible, dtype=np.float64))
+    return make_codec(size, [size], **kwargs).encode(points, np.asarray(visible, dtype=np.float64))
 
 
 def random_people(rng, num_people, num_joints, input_size):
@@ -90,8 +106,8 @@ def test_visibility_v1_v2_count_v0_ignored_and_channels():
 
 def test_two_levels_and_tag_indices_at_level0():
     # input 64, levels 16 (1/4) and 32 (1/2): (10.7, 5.2) -> (2.675, 1.3) -> (2, 1) and (5.35, 2.6) -> (5, 2)
-    gen = ScaleAdaptiveGenerateTarget(input_size=64, heatmap_sizes=[16, 32])
-    out = gen.encode_keypoints(np.array([[[10.7, 5.2]]]), np.ones((1, 1)))
+    gen = make_codec(64, [16, 32])
+    out = gen.encode(np.array([[[10.7, 5.2]]]), np.ones((1, 1)))
     hm0, hm1 = out['heatmaps']
     assert hm0.shape == (1, 16, 16) and hm1.shape == (1, 32, 32)
     assert hm0[0, 1, 2] == 1.0 and hm0[0, 1, 9] == G(49) and hm0[0, 0, 0] == G(5)
@@ -99,17 +115,17 @@ def test_two_levels_and_tag_indices_at_level0():
     assert out['keypoint_indices'].tolist() == [[[1 * 16 + 2, 1]]]
     # levels decide independently: input x = -3 -> -0.75 at 1/4 (truncates to 0, kept, tagged) but -1.5 at 1/2
     # (truncates to -1, dropped)
-    out = gen.encode_keypoints(np.array([[[-3.0, 8.0]]]), np.ones((1, 1)))
+    out = gen.encode(np.array([[[-3.0, 8.0]]]), np.ones((1, 1)))
     assert out['heatmaps'][0][0, 2, 0] == 1.0 and not out['heatmaps'][1].any()
     assert out['keypoint_indices'].tolist() == [[[2 * 16 + 0, 1]]]
     # v = 0 is dropped at every level
-    out = gen.encode_keypoints(np.array([[[10.7, 5.2]]]), np.zeros((1, 1)))
+    out = gen.encode(np.array([[[10.7, 5.2]]]), np.zeros((1, 1)))
     assert not out['heatmaps'][0].any() and not out['heatmaps'][1].any()
 
 
 def test_non_square_sizes():
-    gen = ScaleAdaptiveGenerateTarget(input_size=(96, 64), heatmap_sizes=[(24, 16), (48, 32)])
-    out = gen.encode_keypoints(np.array([[[95.0, 10.0]]]), np.ones((1, 1)))
+    gen = make_codec((96, 64), [(24, 16), (48, 32)])
+    out = gen.encode(np.array([[[95.0, 10.0]]]), np.ones((1, 1)))
     assert out['heatmaps'][0].shape == (1, 16, 24) and out['heatmaps'][1].shape == (1, 32, 48)
     assert out['heatmaps'][0][0, 2, 23] == 1.0  # (23.75, 2.5) -> (23, 2)
     assert out['heatmaps'][1][0, 5, 47] == 1.0
@@ -121,8 +137,8 @@ def test_non_square_sizes():
 def test_bit_identical_to_reference_loops(seed):
     rng = np.random.default_rng(seed)
     keypoints, visible = random_people(rng, 25, 17, 512)
-    gen = ScaleAdaptiveGenerateTarget(input_size=512, heatmap_sizes=[128, 256])
-    ours = gen.encode_keypoints(keypoints, visible)
+    gen = make_codec(512, [128, 256])
+    ours = gen.encode(keypoints, visible)
     for level, side in enumerate([128, 256]):
         joints = np.concatenate([keypoints * (side / 512), visible[..., None]], axis=-1)
         assert np.array_equal(ours['heatmaps'][level], reference_heatmaps(joints, side))
@@ -137,7 +153,7 @@ def test_bit_identical_to_reference_loops(seed):
 def test_keypoints_visible_with_weights_column_is_accepted():
     rng = np.random.default_rng(3)
     keypoints, visible = random_people(rng, 4, 17, 64)
-    gen = ScaleAdaptiveGenerateTarget(input_size=64, heatmap_sizes=[16, 32])
+    gen = target_transform(64, [16, 32])
     plain = gen(dict(keypoints=keypoints, keypoints_visible=visible, ori_shape=(64, 64)))
     paired = gen(
         dict(keypoints=keypoints, keypoints_visible=np.stack([visible, np.full_like(visible, 0.3)], -1),
@@ -148,7 +164,7 @@ def test_keypoints_visible_with_weights_column_is_accepted():
 
 
 def test_no_people():
-    gen = ScaleAdaptiveGenerateTarget(input_size=64, heatmap_sizes=[16, 32])
+    gen = target_transform(64, [16, 32])
     out = gen(dict(keypoints=np.zeros((0, 17, 2)), keypoints_visible=np.zeros((0, 17)), ori_shape=(64, 64)))
     assert [h.shape for h in out['heatmaps']] == [(17, 16, 16), (17, 32, 32)]
     assert not any(h.any() for h in out['heatmaps'])
@@ -162,11 +178,11 @@ def test_more_than_30_people_keeps_heatmaps_and_invalidates_extra_tag_rows():
     keypoints = np.clip(keypoints, 1, 126)  # every joint lands inside the map
     visible[:] = 1
     visible[[3, 10]] = 0  # two people without joints do not use capacity
-    gen = ScaleAdaptiveGenerateTarget(input_size=128, heatmap_sizes=[32, 64])
-    with mock.patch('swahr_mmpose.datasets.transforms.scale_adaptive_target.print_log') as log:
+    gen = target_transform(128, [32, 64])
+    with mock.patch('swahr_mmpose.codecs.multilevel_associative_embedding.print_log') as log:
         out = gen(dict(keypoints=keypoints, keypoints_visible=visible, ori_shape=(128, 128)))
         gen(dict(keypoints=keypoints, keypoints_visible=visible, ori_shape=(128, 128)))
-    assert log.call_count == 1  # warned once per transform instance
+    assert log.call_count == 1  # warned once per codec instance
     assert log.call_args.kwargs['level'] == 30  # logging.WARNING
 
     has_tags = out['keypoint_weights'].any(axis=1)
@@ -187,13 +203,11 @@ def test_more_than_30_people_keeps_heatmaps_and_invalidates_extra_tag_rows():
 def test_unlimited_capacity():
     rng = np.random.default_rng(5)
     keypoints, visible = random_people(rng, 45, 5, 64)
-    gen = ScaleAdaptiveGenerateTarget(input_size=64, heatmap_sizes=[16], max_num_people=None)
-    out = gen.encode_keypoints(keypoints, visible)
+    gen = make_codec(64, [16], max_num_people=None)
+    out = gen.encode(keypoints, visible)
     loop = loop_generate_targets(keypoints, visible, 64, [16], max_num_people=None)
-    assert out['num_over_capacity'] == 0
     assert np.array_equal(out['keypoint_indices'], loop['keypoint_indices'])
-    capped = ScaleAdaptiveGenerateTarget(input_size=64, heatmap_sizes=[16], max_num_people=7).encode_keypoints(
-        keypoints, visible)
+    capped = make_codec(64, [16], max_num_people=7).encode(keypoints, visible)
     assert np.array_equal(capped['keypoint_indices'],
                           loop_generate_targets(keypoints, visible, 64, [16], max_num_people=7)['keypoint_indices'])
     assert capped['keypoint_weights'].any(axis=1).sum() == 7
@@ -213,7 +227,7 @@ def test_round_center_mode():
 def test_bbox_sigma_in_each_levels_pixels():
     # original box 100 x 256 px; the affine scales original -> input by 2 (input 512), so max side = 512 input px.
     # sigma_orig = 256 / 256 * 2 = 2 original px = 4 input px -> 1.0 px at 1/4 (128) and 2.0 px at 1/2 (256).
-    gen = ScaleAdaptiveGenerateTarget(input_size=512, heatmap_sizes=[128, 256], sigma_mode='bbox')
+    gen = target_transform(512, [128, 256], sigma_mode='bbox')
     warp = np.array([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
     base = dict(keypoints=np.array([[[200.0, 100.0]]]), keypoints_visible=np.ones((1, 1)), ori_shape=(256, 256),
                 warp_mat=warp)
@@ -244,7 +258,7 @@ def _flip_then_generate(keypoints, convention, width=512):
                    keypoints_visible=np.ones((1, 2)), flip_indices=[1, 0], input_size=(width, width),
                    ori_shape=(width, width))
     results = BottomupRandomHorizontalFlip(prob=1.0)(results)
-    gen = ScaleAdaptiveGenerateTarget(input_size=width, heatmap_sizes=[128, 256], flip_convention=convention)
+    gen = target_transform(width, [128, 256], flip_convention=convention)
     return results, gen(results)
 
 
@@ -274,9 +288,8 @@ def test_flipped_sample_consistent_convention():
 def test_unflipped_sample_ignores_flip_convention():
     rng = np.random.default_rng(6)
     keypoints, visible = random_people(rng, 6, 17, 512)
-    a = ScaleAdaptiveGenerateTarget(512, [128, 256], flip_convention='reference').encode_keypoints(keypoints, visible)
-    b = ScaleAdaptiveGenerateTarget(512, [128, 256], flip_convention='consistent').encode_keypoints(
-        keypoints, visible)
+    a = make_codec(512, [128, 256], flip_convention='reference').encode(keypoints, visible)
+    b = make_codec(512, [128, 256], flip_convention='consistent').encode(keypoints, visible)
     assert all(np.array_equal(x, y) for x, y in zip(a['heatmaps'], b['heatmaps']))
 
 
@@ -287,7 +300,7 @@ def test_pack_pose_inputs_packs_multilevel_fields_and_labels():
     results = dict(img=np.zeros((64, 64, 3), np.uint8), keypoints=keypoints, keypoints_visible=visible,
                    ori_shape=(64, 64), img_shape=(64, 64), input_size=(64, 64), flip=False, flip_direction=None,
                    bbox=np.zeros((3, 4), np.float32), id=[1, 2, 3], img_id=9)
-    results = ScaleAdaptiveGenerateTarget(input_size=64, heatmap_sizes=[16, 32])(results)
+    results = target_transform(64, [16, 32])(results)
     packed = PackPoseInputs(meta_keys=('id', 'img_id', 'input_size', 'flip', 'flip_direction'))(results)
     sample = packed['data_samples']
     assert isinstance(sample.gt_fields, MultilevelPixelData) and sample.gt_fields.nlevel == 2
@@ -305,51 +318,77 @@ def test_pack_pose_inputs_packs_multilevel_fields_and_labels():
 
 # ------------------------------------------------------------------------------------------------ validation
 @pytest.mark.parametrize('results, match', [
-    (dict(keypoints_visible=np.ones((1, 2))), r"results\['keypoints'\]"),
-    (dict(keypoints=np.zeros((1, 2))), r"results\['keypoints'\] must have shape \(N, K, 2\)"),
-    (dict(keypoints=np.zeros((1, 2, 3))), r"results\['keypoints'\] must have shape \(N, K, 2\)"),
-    (dict(keypoints=np.zeros((1, 2, 2))), r"results\['keypoints_visible'\]"),
-    (dict(keypoints=np.zeros((1, 2, 2)), keypoints_visible=np.ones((2, 1))), r"results\['keypoints_visible'\] must"),
-    (dict(keypoints=np.full((1, 2, 2), np.nan), keypoints_visible=np.ones((1, 2))), 'non-finite'),
+    (dict(keypoints_visible=np.ones((1, 2))), "requires 'transformed_keypoints' or 'keypoints'"),
+    (dict(keypoints=np.zeros((1, 2)), keypoints_visible=np.ones((1, 2))), r'keypoints must have shape \(N, K, 2\)'),
+    (dict(keypoints=np.zeros((1, 2, 3)), keypoints_visible=np.ones((1, 2))),
+     r'keypoints must have shape \(N, K, 2\)'),
+    (dict(keypoints=np.zeros((1, 2, 2))), 'keypoints_visible'),
+    (dict(keypoints=np.zeros((1, 2, 2)), keypoints_visible=np.ones((2, 1))), 'keypoints_visible must have shape'),
+    (dict(keypoints=np.full((1, 2, 2), np.nan), keypoints_visible=np.ones((1, 2)), img_path='a.jpg', img_id=7),
+     r'non-finite .* person 0, joint 0 .*image a\.jpg, img_id 7'),
     (dict(keypoints=np.zeros((1, 2, 2)), keypoints_visible=np.ones((1, 2)), input_size=(32, 64)), 'input_size'),
     (dict(keypoints=np.zeros((1, 2, 2)), keypoints_visible=np.ones((1, 2)), flip=True, flip_direction='vertical'),
      'horizontal'),
 ])
 def test_bad_inputs_raise_clear_errors(results, match):
-    gen = ScaleAdaptiveGenerateTarget(input_size=64, heatmap_sizes=[16])
+    gen = target_transform(64, [16])
     with pytest.raises((ValueError, KeyError), match=match):
         gen(dict(results, ori_shape=(64, 64)))
 
 
 def test_nan_for_invisible_joints_is_fine():
-    gen = ScaleAdaptiveGenerateTarget(input_size=64, heatmap_sizes=[16])
-    out = gen.encode_keypoints(np.array([[[np.nan, np.nan], [8.0, 8.0]]]), np.array([[0.0, 1.0]]))
+    gen = make_codec(64, [16])
+    out = gen.encode(np.array([[[np.nan, np.nan], [8.0, 8.0]]]), np.array([[0.0, 1.0]]))
     assert out['heatmaps'][0][1, 2, 2] == 1.0 and out['keypoint_indices'][0, 0].tolist() == [0, 0]
 
 
+def test_single_level_codec_gives_arrays_for_single_level_heads():
+    """heatmap_size=(w, h): one array, so PackPoseInputs builds a PixelData as MMPose's AE head reads it."""
+    codec = MultiLevelAssociativeEmbedding(input_size=64, heatmap_size=(16, 16))
+    out = codec.encode(np.array([[[10.7, 5.2]]]), np.ones((1, 1)))
+    assert isinstance(out['heatmaps'], np.ndarray) and out['heatmaps'].shape == (1, 16, 16)
+    multi = make_codec(64, [16]).encode(np.array([[[10.7, 5.2]]]), np.ones((1, 1)))
+    assert np.array_equal(out['heatmaps'], multi['heatmaps'][0])
+    results = ScaleAdaptiveGenerateTarget(encoder=dict(type='MultiLevelAssociativeEmbedding', input_size=64,
+                                                       heatmap_size=(16, 16)))(
+        dict(keypoints=np.array([[[10.7, 5.2]]]), keypoints_visible=np.ones((1, 1)), ori_shape=(64, 64)))
+    packed = PackPoseInputs()(dict(results, img=np.zeros((64, 64, 3), np.uint8)))['data_samples']
+    assert packed.gt_fields.heatmaps.shape == (1, 16, 16) and packed.gt_fields.heatmap_mask.shape == (1, 16, 16)
+
+
+def test_codec_checks_the_joint_count():
+    codec = make_codec(64, [16], num_keypoints=14)
+    with pytest.raises(ValueError, match=r'K=17 joints but the codec is configured for num_keypoints=14'):
+        codec.encode(np.zeros((1, 17, 2)), np.ones((1, 17)))
+
+
 @pytest.mark.parametrize('kwargs, match', [
-    (dict(input_size=64, heatmap_sizes=[]), 'heatmap_sizes'),
-    (dict(input_size=64, heatmap_sizes=[(16, 0)]), r'heatmap_sizes\[0\]'),
-    (dict(input_size=(64, 'a'), heatmap_sizes=[16]), 'input_size'),
-    (dict(input_size=64, heatmap_sizes=[16], sigma=0), 'sigma'),
-    (dict(input_size=64, heatmap_sizes=[16], sigma_mode='area'), 'sigma_mode'),
-    (dict(input_size=64, heatmap_sizes=[16], center_mode='ceil'), 'center_mode'),
-    (dict(input_size=64, heatmap_sizes=[16], flip_convention='x'), 'flip_convention'),
-    (dict(input_size=64, heatmap_sizes=[16], tag_level=1), 'tag_level'),
-    (dict(input_size=64, heatmap_sizes=[16], mask_source='segs'), 'mask_source'),
-    (dict(input_size=64, heatmap_sizes=[(16, 8)], sigma_mode='bbox'), 'isotropic'),
+    (dict(input_size=64, heatmap_size=[]), 'heatmap_size'),
+    (dict(input_size=64, heatmap_size=[(16, 0)]), r'heatmap_size\[0\]'),
+    (dict(input_size=(64, 'a'), heatmap_size=[(16, 16)]), 'input_size'),
+    (dict(input_size=64, heatmap_size=[(16, 16)], sigma=0), 'sigma'),
+    (dict(input_size=64, heatmap_size=[(16, 16)], sigma_mode='area'), 'sigma_mode'),
+    (dict(input_size=64, heatmap_size=[(16, 16)], center_mode='ceil'), 'center_mode'),
+    (dict(input_size=64, heatmap_size=[(16, 16)], flip_convention='x'), 'flip_convention'),
+    (dict(input_size=64, heatmap_size=[(16, 16)], tag_level=1), 'tag_level'),
+    (dict(input_size=64, heatmap_size=[(16, 8)], sigma_mode='bbox'), 'isotropic'),
 ])
 def test_bad_config_raises(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        ScaleAdaptiveGenerateTarget(**kwargs)
+        MultiLevelAssociativeEmbedding(**kwargs)
+    with pytest.raises(ValueError, match='mask_source'):
+        target_transform(64, [16], mask_kwargs=dict(mask_source='segs'))
+    with pytest.raises(TypeError, match='needs a MultiLevelAssociativeEmbedding encoder'):
+        ScaleAdaptiveGenerateTarget(encoder=dict(type='AssociativeEmbedding', input_size=(64, 64),
+                                                 heatmap_size=(16, 16)))
 
 
 def test_bbox_mode_needs_boxes():
-    gen = ScaleAdaptiveGenerateTarget(input_size=64, heatmap_sizes=[16], sigma_mode='bbox')
+    gen = target_transform(64, [16], sigma_mode='bbox')
     base = dict(keypoints=np.zeros((2, 1, 2)), keypoints_visible=np.ones((2, 1)), ori_shape=(64, 64))
-    with pytest.raises(KeyError, match='bbox'):
+    with pytest.raises(ValueError, match='bbox'):
         gen(base)
     with pytest.raises(ValueError, match=r"results\['bbox'\]"):
         gen(dict(base, bbox=np.zeros((2, 3))))
-    with pytest.raises(ValueError, match='one box size per person'):
+    with pytest.raises(ValueError, match='one box per person'):
         gen(dict(base, bbox=np.zeros((3, 4))))
