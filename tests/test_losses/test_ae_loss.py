@@ -7,7 +7,7 @@ from mmpose.models.losses import AssociativeEmbeddingLoss
 from mmpose.registry import MODELS
 
 from swahr_mmpose.models.losses import BatchedAssociativeEmbeddingLoss
-from swahr_mmpose.testing.reference_losses import loop_ae_loss
+from oracles.reference_losses import loop_ae_loss
 
 
 def random_case(batch=4, people=5, keypoints=4, size=6, tag_dim=None, seed=0, dtype=torch.float64):
@@ -158,19 +158,16 @@ def test_non_contiguous_tag_slice_of_head_output():
 
 @pytest.mark.parametrize('tag_dim', [1, 2, 3])
 def test_multi_dim_tags_match_loop_and_mmpose(tag_dim):
-    """D > 1 follows MMPose's AssociativeEmbeddingLoss; D = 1 in (B,K,H,W,1) equals the 4-D form."""
-    tags, indices = random_case(tag_dim=tag_dim, seed=7)
-    ours_pull, ours_push = BatchedAssociativeEmbeddingLoss(1.0, 1.0, reduction='none')(tags, indices)
-    for a, b in zip(BatchedAssociativeEmbeddingLoss()(tags, indices), loop_ae_loss(tags, indices)):
-        torch.testing.assert_close(a, b, rtol=1e-12, atol=0)
-    if tag_dim == 1:
-        four_d = BatchedAssociativeEmbeddingLoss(1.0, 1.0, reduction='none')(tags[..., 0], indices)
-        assert torch.equal(four_d[0], ours_pull) and torch.equal(four_d[1], ours_push)
-
-    # MMPose layout: (B, D*K, H, W) with channel d*K + k; per image it divides by (N + eps) and (N(N-1) + eps)
-    # and keeps the pair diagonal (N*D ones). Undo those to compare.
+    """L tag maps per joint, channels-first (B, L*K, H, W) with channel l*K + k (MMPose's layout): L > 1 follows
+    MMPose's AssociativeEmbeddingLoss; the loop oracle reads the same tags in the reference layout (B, K, H, W, L)."""
+    tags, indices = random_case(tag_dim=tag_dim, seed=7)  # (B, K, H, W, L)
     batch, keypoints, height, width, _ = tags.shape
     mm_tags = tags.permute(0, 4, 1, 2, 3).reshape(batch, tag_dim * keypoints, height, width)
+    ours_pull, ours_push = BatchedAssociativeEmbeddingLoss(1.0, 1.0, reduction='none')(mm_tags, indices)
+    for a, b in zip(BatchedAssociativeEmbeddingLoss()(mm_tags, indices), loop_ae_loss(tags, indices)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=0)
+
+    # MMPose per image divides by (N + eps) and (N(N-1) + eps) and keeps the pair diagonal (N*L ones). Undo those.
     mm_loss, eps = AssociativeEmbeddingLoss(), 1e-6
     for b in range(batch):
         mm_pull, mm_push = mm_loss._ae_loss_per_image(mm_tags[b], indices[b])
@@ -195,7 +192,7 @@ def test_out_of_range_index_raises():
 
 
 @pytest.mark.parametrize('tags_shape,indices,error,match', [
-    ((2, 3, 5, 5), torch.zeros(2, 4, 2, 2, dtype=torch.long), ValueError, 'keypoint_indices must be'),
+    ((2, 3, 5, 5), torch.zeros(2, 4, 2, 2, dtype=torch.long), ValueError, 'not a multiple of the K=2 joints'),
     ((2, 3, 5, 5), torch.zeros(3, 4, 3, 2, dtype=torch.long), ValueError, 'keypoint_indices must be'),
     ((2, 3, 5, 5), [torch.zeros(1, 3, 2, dtype=torch.long)], ValueError, 'one per image'),
     ((2, 3, 5, 5), [torch.zeros(1, 3, 2, dtype=torch.long), torch.zeros(1, 4, 2, dtype=torch.long)], ValueError,

@@ -1,12 +1,12 @@
-"""WeightAdaptiveMSELoss against the reference formulas (spec swahr_reference.md §3), written out independently here
-in NumPy float64."""
+"""WeightAdaptiveMSELoss and ScaleRegularizationLoss against the reference formulas (spec swahr_reference.md §3),
+written out independently here in NumPy float64."""
 import numpy as np
 import pytest
 import torch
 from mmpose.models.losses import KeypointMSELoss
 from mmpose.registry import MODELS
 
-from swahr_mmpose.models.losses import WeightAdaptiveMSELoss
+from swahr_mmpose.models.losses import ScaleRegularizationLoss, WeightAdaptiveMSELoss
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -58,13 +58,27 @@ def to_np(t):
     return t.detach().to(torch.float64).numpy()
 
 
+class SWAHRLosses:
+    """What SWAHRHead computes per level: WeightAdaptiveMSELoss and ScaleRegularizationLoss on the same inputs,
+    returned as (heatmap loss, scale regulariser) like the reference's HeatmapLoss + ScaleLoss."""
+
+    def __init__(self, scale_loss_weight=1.0, **kwargs):
+        kwargs.setdefault('use_target_weight', True)
+        self.heatmap = WeightAdaptiveMSELoss(**kwargs)
+        self.regulariser = ScaleRegularizationLoss(scale_loss_weight, kwargs.get('reduction', 'mean'))
+
+    def __call__(self, output, target, target_weights=None, mask=None, scale=None):
+        heatmap = self.heatmap(output, target, target_weights=target_weights, mask=mask, scale=scale)
+        return heatmap, self.regulariser(scale, target, target_weights=target_weights, mask=mask)
+
+
 # --------------------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize('dtype,rtol', [(torch.float64, 1e-6), (torch.float32, 1e-5)])
 @pytest.mark.parametrize('target_mode', ['taylor', 'exact'])
 @pytest.mark.parametrize('weight_mode', ['soft', 'hard', 'none'])
 def test_per_sample_values_match_reference(dtype, rtol, target_mode, weight_mode):
     pred, gt, scale, mask = make_inputs(dtype=dtype)
-    loss = WeightAdaptiveMSELoss(target_mode=target_mode, weight_mode=weight_mode, reduction='none')
+    loss = SWAHRLosses(target_mode=target_mode, weight_mode=weight_mode, reduction='none')
     heatmap, scale_reg = loss(pred, gt, mask=mask, scale=scale)
     ref_heatmap, ref_scale = reference_losses_np(to_np(pred), to_np(gt), to_np(scale), to_np(mask),
                                                  weight_mode=weight_mode, target_mode=target_mode)
@@ -78,7 +92,7 @@ def test_per_sample_values_match_reference(dtype, rtol, target_mode, weight_mode
 def test_mean_reduction_and_loss_weights():
     pred, gt, scale, mask = make_inputs()
     ref_heatmap, ref_scale = reference_losses_np(to_np(pred), to_np(gt), to_np(scale), to_np(mask))
-    loss = WeightAdaptiveMSELoss(loss_weight=2.5, scale_loss_weight=0.3)
+    loss = SWAHRLosses(loss_weight=2.5, scale_loss_weight=0.3)
     heatmap, scale_reg = loss(pred, gt, mask=mask, scale=scale)
     assert heatmap.shape == scale_reg.shape == ()
     np.testing.assert_allclose(heatmap.item(), 2.5 * ref_heatmap.mean(), rtol=1e-10)
@@ -88,19 +102,52 @@ def test_mean_reduction_and_loss_weights():
 def test_built_from_registry_with_reference_defaults():
     loss = MODELS.build(dict(type='WeightAdaptiveMSELoss'))
     assert isinstance(loss, WeightAdaptiveMSELoss)
-    assert (loss.gamma, loss.target_mode, loss.weight_mode, loss.loss_weight, loss.scale_loss_weight,
-            loss.reduction) == (0.01, 'taylor', 'soft', 1.0, 1.0, 'mean')
+    assert (loss.gamma, loss.target_mode, loss.weight_mode, loss.loss_weight, loss.use_target_weight,
+            loss.reduction) == (0.01, 'taylor', 'soft', 1.0, False, 'mean')
+    regulariser = MODELS.build(dict(type='ScaleRegularizationLoss'))
+    assert (regulariser.loss_weight, regulariser.reduction) == (1.0, 'mean')
+
+
+def test_one_tensor_per_loss_like_keypoint_mse():
+    """Each module returns one tensor, so WeightAdaptiveMSELoss stands in for KeypointMSELoss in MMPose heads."""
+    pred, gt, scale, mask = make_inputs()
+    heatmap = WeightAdaptiveMSELoss()(pred, gt, mask=mask, scale=scale)
+    regulariser = ScaleRegularizationLoss()(scale, gt, mask=mask)
+    assert isinstance(heatmap, torch.Tensor) and heatmap.shape == ()
+    assert isinstance(regulariser, torch.Tensor) and regulariser.shape == ()
+
+
+def test_target_weights_only_with_use_target_weight():
+    """MMPose's AE head passes per-instance weights (sum N_i, K): ignored unless use_target_weight (top-down)."""
+    pred, gt, _, mask = make_inputs()
+    instance_weights = torch.rand(7, 3, dtype=pred.dtype)  # 7 people in a batch of 2: not (B, K)
+    plain = WeightAdaptiveMSELoss()(pred, gt, mask=mask)
+    assert torch.equal(WeightAdaptiveMSELoss()(pred, gt, instance_weights, mask), plain)
+    with pytest.raises(ValueError, match='target_weights must be'):
+        WeightAdaptiveMSELoss(use_target_weight=True)(pred, gt, instance_weights, mask)
+
+
+@pytest.mark.parametrize('half', [torch.float16, torch.bfloat16])
+def test_half_precision_inputs_are_computed_in_float32(half):
+    """Under autocast the head's outputs are float16/bfloat16: G**0.01 and ln G of the 4.8e-6 Gaussian tails, and
+    the scale terms, are evaluated in float32 (and agree with a float32 call on the same rounded inputs)."""
+    pred, gt, scale, mask = make_inputs(dtype=torch.float32)
+    pred_h, scale_h = pred.to(half), scale.to(half)
+    loss, regulariser = WeightAdaptiveMSELoss(), ScaleRegularizationLoss()
+    value = loss(pred_h, gt, mask=mask, scale=scale_h)
+    assert value.dtype == torch.float32
+    assert torch.equal(value, loss(pred_h.float(), gt, mask=mask, scale=scale_h.float()))
+    assert regulariser(scale_h, gt.to(half), mask=mask).dtype == torch.float32
 
 
 @pytest.mark.parametrize('weight_mode', ['soft', 'hard', 'none'])
 def test_zero_scale_gives_zero_regulariser_and_plain_weighted_mse(weight_mode):
     pred, gt, _, mask = make_inputs()
-    loss = WeightAdaptiveMSELoss(weight_mode=weight_mode, reduction='none')
+    loss = SWAHRLosses(weight_mode=weight_mode, reduction='none')
     heatmap, scale_reg = loss(pred, gt, mask=mask, scale=torch.zeros_like(pred))
     assert torch.equal(scale_reg, torch.zeros(2, dtype=pred.dtype))
-    heatmap_no_scale, zero = loss(pred, gt, mask=mask)
+    heatmap_no_scale = loss.heatmap(pred, gt, mask=mask)
     assert torch.equal(heatmap, heatmap_no_scale)  # T = G exactly when s = 0
-    assert torch.equal(zero, torch.zeros(2, dtype=pred.dtype))
     ref_heatmap, _ = reference_losses_np(to_np(pred), to_np(gt), np.zeros(pred.shape), to_np(mask),
                                          weight_mode=weight_mode)
     np.testing.assert_allclose(to_np(heatmap), ref_heatmap, rtol=1e-10)
@@ -108,27 +155,17 @@ def test_zero_scale_gives_zero_regulariser_and_plain_weighted_mse(weight_mode):
 
 def test_no_scale_and_no_weighting_equals_mmpose_keypoint_mse():
     pred, gt, _, mask = make_inputs()
-    heatmap, scale_reg = WeightAdaptiveMSELoss(weight_mode='none')(pred, gt, mask=mask[:, None])
-    expected = KeypointMSELoss()(pred, gt, mask=mask[:, None])
+    weights = torch.rand(2, 3, dtype=pred.dtype)
+    heatmap = WeightAdaptiveMSELoss(weight_mode='none', use_target_weight=True)(pred, gt, weights, mask[:, None])
+    expected = KeypointMSELoss(use_target_weight=True)(pred, gt, weights, mask[:, None])
     torch.testing.assert_close(heatmap, expected, rtol=1e-12, atol=0)
-    assert scale_reg.shape == () and scale_reg.item() == 0.0 and scale_reg.dtype == pred.dtype
-    assert scale_reg.device == pred.device
-
-
-def test_zero_scale_loss_is_grad_safe_without_scale():
-    pred, gt, _, mask = make_inputs()
-    pred.requires_grad_(True)
-    heatmap, scale_reg = WeightAdaptiveMSELoss()(pred, gt, mask=mask)
-    assert scale_reg.requires_grad
-    (heatmap + scale_reg).backward()
-    assert torch.isfinite(pred.grad).all() and pred.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize('target_mode', ['taylor', 'exact'])
 def test_scale_gradient_is_gated_by_gt_windows(target_mode):
     pred, gt, scale, _ = make_inputs()
     scale.requires_grad_(True)
-    heatmap, scale_reg = WeightAdaptiveMSELoss(target_mode=target_mode)(pred, gt, scale=scale)
+    heatmap, scale_reg = SWAHRLosses(target_mode=target_mode)(pred, gt, scale=scale)
     (heatmap + scale_reg).backward()
     grad = scale.grad
     assert (gt == 0).any() and (gt > 0).any()
@@ -153,7 +190,7 @@ def test_gradients_match_reference_formula(target_mode, weight_mode):
     pred, gt, scale, mask = make_inputs(batch=2, keypoints=2, size=6, seed=3)
     pred.requires_grad_(True)
     scale.requires_grad_(True)
-    heatmap, scale_reg = WeightAdaptiveMSELoss(target_mode=target_mode, weight_mode=weight_mode)(
+    heatmap, scale_reg = SWAHRLosses(target_mode=target_mode, weight_mode=weight_mode)(
         pred, gt, mask=mask, scale=scale)
     (heatmap + scale_reg).backward()
 
@@ -173,7 +210,7 @@ def test_soft_weight_gradient_flows_through_weight_into_pred():
     """With a detached weight the gradient into P would differ: check the W path is present."""
     pred, gt, scale, mask = make_inputs(seed=5)
     pred.requires_grad_(True)
-    heatmap, _ = WeightAdaptiveMSELoss()(pred, gt, mask=mask, scale=scale)
+    heatmap, _ = SWAHRLosses()(pred, gt, mask=mask, scale=scale)
     heatmap.backward()
     # Reconstruct the detached-weight gradient: 2 * W * (P - T) * mask / (B*K*H*W).
     p, g, s, m = to_np(pred), to_np(gt), to_np(scale), to_np(mask)
@@ -190,13 +227,13 @@ def test_soft_weight_gradient_flows_through_weight_into_pred():
 
 def test_exact_and_taylor_targets_agree_for_small_scale():
     pred, gt, scale, mask = make_inputs(scale_std=0.01)
-    taylor = WeightAdaptiveMSELoss(target_mode='taylor', reduction='none')(pred, gt, mask=mask, scale=scale)
-    exact = WeightAdaptiveMSELoss(target_mode='exact', reduction='none')(pred, gt, mask=mask, scale=scale)
+    taylor = SWAHRLosses(target_mode='taylor', reduction='none')(pred, gt, mask=mask, scale=scale)
+    exact = SWAHRLosses(target_mode='exact', reduction='none')(pred, gt, mask=mask, scale=scale)
     torch.testing.assert_close(taylor[0], exact[0], rtol=1e-5, atol=0)
     assert torch.equal(taylor[1], exact[1])  # the regulariser does not depend on the target mode
     # For a large scale the two differ (the Taylor form is only accurate for small |s * ln G|).
-    big = WeightAdaptiveMSELoss(target_mode='exact', reduction='none')(pred, gt, mask=mask, scale=scale * 100)
-    big_taylor = WeightAdaptiveMSELoss(reduction='none')(pred, gt, mask=mask, scale=scale * 100)
+    big = SWAHRLosses(target_mode='exact', reduction='none')(pred, gt, mask=mask, scale=scale * 100)
+    big_taylor = SWAHRLosses(reduction='none')(pred, gt, mask=mask, scale=scale * 100)
     assert not torch.allclose(big[0], big_taylor[0], rtol=1e-3)
 
 
@@ -204,7 +241,7 @@ def test_exact_target_is_finite_with_safe_gradients_for_extreme_scales():
     pred, gt, scale, mask = make_inputs()
     scale = (torch.randn_like(scale) * 5 - 0.5).requires_grad_(True)  # many s < -1 and large s
     pred.requires_grad_(True)
-    heatmap, scale_reg = WeightAdaptiveMSELoss(target_mode='exact')(pred, gt, mask=mask, scale=scale)
+    heatmap, scale_reg = SWAHRLosses(target_mode='exact')(pred, gt, mask=mask, scale=scale)
     (heatmap + scale_reg).backward()
     assert torch.isfinite(heatmap) and torch.isfinite(scale_reg)
     assert torch.isfinite(scale.grad).all() and torch.isfinite(pred.grad).all()
@@ -216,19 +253,19 @@ def test_hard_weight_split_on_gt_equals_split_on_modulated_target():
     pred, gt, scale, mask = make_inputs(seed=7)
     for factor in (1.0, 30.0, -30.0):
         s = scale * factor
-        ours = WeightAdaptiveMSELoss(weight_mode='hard', reduction='none')(pred, gt, mask=mask, scale=s)[0]
+        ours = SWAHRLosses(weight_mode='hard', reduction='none')(pred, gt, mask=mask, scale=s)[0]
         ref, _ = reference_losses_np(to_np(pred), to_np(gt), to_np(s), to_np(mask), weight_mode='hard')
         np.testing.assert_allclose(to_np(ours), ref, rtol=1e-9)
     # and hard differs from soft (by the G**0.01 factor inside the windows)
-    soft = WeightAdaptiveMSELoss(reduction='none')(pred, gt, mask=mask, scale=scale)[0]
-    hard = WeightAdaptiveMSELoss(weight_mode='hard', reduction='none')(pred, gt, mask=mask, scale=scale)[0]
+    soft = SWAHRLosses(reduction='none')(pred, gt, mask=mask, scale=scale)[0]
+    hard = SWAHRLosses(weight_mode='hard', reduction='none')(pred, gt, mask=mask, scale=scale)[0]
     assert not torch.allclose(soft, hard, rtol=1e-6)
 
 
 def test_masked_pixels_contribute_nothing():
     pred, gt, scale, mask = make_inputs()
     assert (mask == 0).any()
-    loss = WeightAdaptiveMSELoss(reduction='none')
+    loss = SWAHRLosses(reduction='none')
     base = loss(pred, gt, mask=mask, scale=scale)
     ignored = (mask == 0)[:, None].expand_as(pred)
     pred2, gt2, scale2 = pred.clone(), gt.clone(), scale.clone()
@@ -247,7 +284,7 @@ def test_masked_pixels_contribute_nothing():
 def test_target_weights():
     pred, gt, scale, mask = make_inputs()
     weights = torch.tensor([[1.0, 0.0, 0.5], [0.25, 1.0, 0.0]], dtype=pred.dtype)
-    loss = WeightAdaptiveMSELoss(reduction='none')
+    loss = SWAHRLosses(reduction='none')
     heatmap, scale_reg = loss(pred, gt, target_weights=weights, mask=mask, scale=scale)
     ref_heatmap, ref_scale = reference_losses_np(to_np(pred), to_np(gt), to_np(scale), to_np(mask),
                                                  target_weights=to_np(weights))
@@ -272,7 +309,7 @@ def test_shape_errors_name_the_field(kwargs, match):
     args = dict(output=torch.zeros(2, 3, 8, 8), target=torch.zeros(2, 3, 8, 8))
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
-        WeightAdaptiveMSELoss()(**args)
+        WeightAdaptiveMSELoss(use_target_weight=True)(**args)
     with pytest.raises(ValueError, match='output'):
         WeightAdaptiveMSELoss()(torch.zeros(3, 8, 8), torch.zeros(3, 8, 8))
 
@@ -281,3 +318,5 @@ def test_shape_errors_name_the_field(kwargs, match):
 def test_bad_options_rejected(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         WeightAdaptiveMSELoss(**kwargs)
+    with pytest.raises(ValueError, match='reduction'):
+        ScaleRegularizationLoss(reduction='sum')

@@ -21,7 +21,7 @@ import swahr_mmpose.datasets.transforms.pack_multiscale  # noqa: F401
 import swahr_mmpose.datasets.transforms.reference_resize  # noqa: F401
 import swahr_mmpose.models.data_preprocessors  # noqa: F401
 import swahr_mmpose.models.pose_estimators  # noqa: F401
-from swahr_mmpose.testing.tiny_models import tiny_hrnet
+from swahr_mmpose.testing import tiny_hrnet
 
 K = 5
 FLIP_INDICES = [0, 2, 1, 4, 3]
@@ -131,7 +131,7 @@ def test_multiscale_predict_runs_every_scale_and_flip(collate):
     heatmaps, tags = model.head.decoder.calls[-1]
     base_hw = PYRAMID_HW[0]
     assert heatmaps.shape == (2, K, *base_hw)
-    assert tags.shape == (2, K, *base_hw, 2)  # tags of scale 1: plain + flip
+    assert tags.shape == (2, 2 * K, *base_hw)  # tags of scale 1, channels-first: plain then flip
 
     assert len(preds) == 2
     for i, pred in enumerate(preds):

@@ -1,4 +1,4 @@
-"""SWAHRHead: output structure, init, losses and gradient flow."""
+"""SWAHRHead: output contract (a plain, traceable tuple), init, losses, gradient flow and config checks."""
 import copy
 
 import numpy as np
@@ -8,8 +8,8 @@ from mmengine.structures import InstanceData
 from mmpose.registry import MODELS
 from mmpose.structures import MultilevelPixelData, PoseDataSample
 
-from swahr_mmpose.models.heads import SWAHRHead, SWAHROutputs
-from swahr_mmpose.testing.tiny_models import tiny_hrnet
+from swahr_mmpose.models.heads import SWAHRHead
+from swahr_mmpose.testing import tiny_hrnet
 
 K = 17
 
@@ -60,16 +60,40 @@ def make_sample(input_size=64, num_people=3, seed=0, k=K) -> PoseDataSample:
 def test_forward_structure_and_shapes(with_scale):
     model = build_model(with_scale)
     out = model(torch.randn(2, 3, 64, 96), None, mode='tensor')
-    assert isinstance(out, SWAHROutputs)
-    assert [tuple(h.shape) for h in out.heatmaps] == [(2, K, 16, 24), (2, K, 32, 48)]
-    assert tuple(out.tags.shape) == (2, K, 16, 24)
+    assert type(out) is tuple and all(isinstance(t, torch.Tensor) for t in out)
+    shapes = [tuple(t.shape) for t in out]
+    # (heatmaps_0, heatmaps_1, tags[, scales_0, scales_1]); tags channels-first, one map per joint
+    assert shapes[:3] == [(2, K, 16, 24), (2, K, 32, 48), (2, K, 16, 24)]
+    heatmaps, tags, scales = model.head.split_outputs(out)
+    assert heatmaps[0] is out[0] and heatmaps[1] is out[1] and tags is out[2]
     if with_scale:
-        assert [tuple(s.shape) for s in out.scales] == [(2, K, 16, 24), (2, K, 32, 48)]
+        assert shapes[3:] == [(2, K, 16, 24), (2, K, 32, 48)]
+        assert scales[0] is out[3] and scales[1] is out[4]
         # The scale branches' last conv is zero-initialised: s == 0 exactly.
-        assert all(torch.count_nonzero(s) == 0 for s in out.scales)
+        assert all(torch.count_nonzero(s) == 0 for s in scales)
     else:
-        assert out.scales is None
+        assert len(out) == 3 and scales is None
         assert not hasattr(model.head, 'conv_scale_layers')
+
+
+@pytest.mark.parametrize('with_scale', [True, False])
+def test_forward_is_traceable(with_scale):
+    """A plain tuple of tensors: torch.jit.trace reproduces it (what FLOP counting and ONNX export need)."""
+    model = build_model(with_scale).eval()
+
+    class Network(torch.nn.Module):  # backbone + head, as exporters see them
+
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, inputs):
+            return self.model(inputs, None, mode='tensor')
+
+    x = torch.randn(1, 3, 64, 64)
+    traced = torch.jit.trace(Network(), (x, ))
+    for a, b in zip(traced(x), model(x, None, mode='tensor')):
+        torch.testing.assert_close(a, b)
 
 
 def test_deconv_input_excludes_scale_maps():
@@ -81,8 +105,8 @@ def test_deconv_input_excludes_scale_maps():
         for branch in model.head.conv_scale_layers:
             branch[-1].weight.normal_()
     after = model(x, None, mode='tensor')
-    torch.testing.assert_close(after.heatmaps[1], before.heatmaps[1])
-    assert torch.count_nonzero(after.scales[0]) > 0
+    torch.testing.assert_close(after[1], before[1])  # level-1 heatmaps
+    assert torch.count_nonzero(after[3]) > 0  # level-0 scale maps
 
 
 def test_parameter_layout_matches_official_keys():
@@ -114,7 +138,7 @@ def test_loss_keys_and_values():
     out = model(inputs, None, mode='tensor')
     gt = torch.stack([s.gt_fields[0].heatmaps for s in samples])
     mask = torch.stack([s.gt_fields[0].heatmap_mask for s in samples])[:, None]
-    pred = out.heatmaps[0]
+    pred = out[0]
     g_gamma = gt.pow(0.01)
     weight = (1 - pred).abs() * g_gamma + pred.abs() * (1 - g_gamma)
     expected = (mask * weight * (pred - gt)**2).mean(dim=(1, 2, 3)).mean()
@@ -148,15 +172,39 @@ def test_gradient_reaches_scale_branches_after_one_step():
     optim.step()
     first_conv, last_conv = scale_grads()
     assert first_conv > 0.0 and last_conv > 0.0
-    out = model(inputs, None, mode='tensor')
-    assert torch.count_nonzero(out.scales[0]) > 0
+    _, _, scales = model.head.split_outputs(model(inputs, None, mode='tensor'))
+    assert torch.count_nonzero(scales[0]) > 0
 
 
-def test_loss_rejects_wrong_target_size():
+def test_loss_rejects_wrong_targets_with_the_setting_to_change():
     model = build_model(True)
-    samples = [make_sample(input_size=128, seed=0)]
-    with pytest.raises(ValueError, match='level 0 target heatmaps'):
-        model(torch.randn(1, 3, 64, 64), samples, mode='loss')
+    with pytest.raises(ValueError, match=r"level 0 target heatmaps .* codec's heatmap_size"):
+        model(torch.randn(1, 3, 64, 64), [make_sample(input_size=128, seed=0)], mode='loss')
+    with pytest.raises(ValueError, match=r'targets have K=14 joints .* model.head.num_keypoints'):
+        model(torch.randn(1, 3, 64, 64), [make_sample(seed=0, k=14)], mode='loss')
+    one_level = make_sample(seed=0)
+    one_level.gt_fields = MultilevelPixelData(heatmaps=[one_level.gt_fields[0].heatmaps],
+                                              heatmap_mask=[one_level.gt_fields[0].heatmap_mask])
+    with pytest.raises(ValueError, match=r'ground truth at 2 levels .* 1 level\(s\)'):
+        model(torch.randn(1, 3, 64, 64), [one_level], mode='loss')
+
+
+def test_decoder_must_describe_the_head():
+    codec = dict(type='MultiLevelAssociativeEmbedding', input_size=64, heatmap_size=[(16, 16), (32, 32)])
+    SWAHRHead(in_channels=8, num_keypoints=K, decoder=dict(codec, num_keypoints=K))
+    with pytest.raises(ValueError, match=r'num_keypoints=17 but its codec .* num_keypoints=14'):
+        SWAHRHead(in_channels=8, num_keypoints=K, decoder=dict(codec, num_keypoints=14))
+    with pytest.raises(ValueError, match='predicts 2 heatmap levels'):
+        SWAHRHead(in_channels=8, num_keypoints=K, decoder=dict(codec, heatmap_size=(16, 16)))
+    with pytest.raises(ValueError, match=r'doubles the resolution'):
+        SWAHRHead(in_channels=8, num_keypoints=K, decoder=dict(codec, heatmap_size=[(16, 16), (16, 16)]))
+
+
+def test_unknown_test_cfg_key_is_rejected():
+    cfg = dict(type='MultiScaleBottomupPoseEstimator', backbone=tiny_hrnet(8),
+               head=dict(type='SWAHRHead', in_channels=8, num_keypoints=K), test_cfg=dict(flip_tset=True))
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['flip_tset'\]"):
+        MODELS.build(cfg)
 
 
 @pytest.mark.parametrize('num_keypoints,width', [(17, 32), (17, 48), (14, 48)])
@@ -165,7 +213,6 @@ def test_full_width_head_shapes(num_keypoints, width):
     head = SWAHRHead(in_channels=width, num_keypoints=num_keypoints)
     head.init_weights()
     out = head((torch.randn(1, width, 20, 20), ))
-    assert [tuple(h.shape) for h in out.heatmaps] == [
-        (1, num_keypoints, 20, 20), (1, num_keypoints, 40, 40)]
+    assert [tuple(h.shape) for h in out[:2]] == [(1, num_keypoints, 20, 20), (1, num_keypoints, 40, 40)]
     assert head.deconv_layers[0][0][0].weight.shape == (
         width + 2 * num_keypoints, width, 4, 4)

@@ -4,13 +4,15 @@ Reference: the AELoss ('exp') of HigherHRNet/SWAHR (spec ``swahr_reference.md`` 
 averaged over the batch. Registered as ``BatchedAssociativeEmbeddingLoss`` so that it does not clash with MMPose's
 ``AssociativeEmbeddingLoss``, which differs in normalisation (it sums images and keeps the pair diagonal).
 """
-from typing import List, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmpose.registry import MODELS
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
+
+from .weight_adaptive_mse import at_least_float32
 
 _PUSH_TYPES = ('exp', 'max')
 _REDUCTIONS = ('mean', 'none')
@@ -53,6 +55,16 @@ def pad_keypoint_indices(keypoint_indices: KeypointIndices, batch_size: int, num
     return keypoint_indices.to(device=device, dtype=torch.long)
 
 
+def _num_keypoints(keypoint_indices: KeypointIndices) -> Optional[int]:
+    """K from (B, N, K, 2) indices or a list of (N_i, K, 2); None for an empty list."""
+    if isinstance(keypoint_indices, Tensor):
+        return int(keypoint_indices.shape[-2]) if keypoint_indices.ndim == 4 else None
+    if isinstance(keypoint_indices, (list, tuple)) and keypoint_indices:
+        first = keypoint_indices[0]
+        return int(first.shape[-2]) if isinstance(first, Tensor) and first.ndim == 3 else None
+    return None
+
+
 @MODELS.register_module()
 class BatchedAssociativeEmbeddingLoss(nn.Module):
     """Push/pull associative-embedding loss for a batch, with no Python loop over images or people.
@@ -67,9 +79,9 @@ class BatchedAssociativeEmbeddingLoss(nn.Module):
     Then ``pull *= pull_loss_factor``, ``push *= push_loss_factor`` and both are averaged over the batch (images
     with N = 0 count as 0), as the reference does.
 
-    Tag dimension D > 1 (tags (B, K, H, W, D)) follows MMPose's ``AssociativeEmbeddingLoss``: the pull squared
-    difference is averaged over the D dimensions too, and the push term is summed per dimension,
-    ``e(d) = sum_j exp(-d_j**2)`` (so the diagonal subtracted is N*D). D = 1 is exactly the reference.
+    Several tag maps per joint (L > 1, tags (B, L*K, H, W)) follow MMPose's ``AssociativeEmbeddingLoss``: the pull
+    squared difference is averaged over the L dimensions too, and the push term is summed per dimension,
+    ``e(d) = sum_l exp(-d_l**2)`` (so the diagonal subtracted is N*L). L = 1 is exactly the reference.
 
     Args:
         pull_loss_factor (float): Defaults to 0.001 (reference PULL_LOSS_FACTOR).
@@ -97,7 +109,8 @@ class BatchedAssociativeEmbeddingLoss(nn.Module):
         """Compute the pull and push losses.
 
         Args:
-            tags (Tensor): Tag maps, one channel per joint, (B, K, H, W), or (B, K, H, W, D) for D-dim tags.
+            tags (Tensor): Tag maps (B, L*K, H, W), channel ``l*K + k`` = tag map l of joint k (MMPose's layout;
+                L = 1 in SWAHR / HigherHRNet).
             keypoint_indices (Tensor | list[Tensor]): (B, N, K, 2) int tensor or a list of B (N_i, K, 2) int
                 tensors. Entry ``[b, n, k] = [y * W + x, valid]`` at tag-map resolution; slot k is joint type k.
                 ``valid > 0`` marks a labelled joint; invalid entries (padding) are ignored whatever their index.
@@ -106,11 +119,17 @@ class BatchedAssociativeEmbeddingLoss(nn.Module):
             tuple[Tensor, Tensor]: ``(pull_loss, push_loss)``, scalars (``reduction='mean'``) or (B,) (``'none'``),
             factors included.
         """
-        if tags.ndim == 4:
-            tags = tags.unsqueeze(-1)
-        if tags.ndim != 5:
-            raise ValueError(f'tags must be (B, K, H, W) or (B, K, H, W, D), got {tuple(tags.shape)}')
-        batch_size, num_keypoints, height, width, tag_dim = tags.shape
+        if tags.ndim != 4:
+            raise ValueError(f'tags must be (B, L*K, H, W), got {tuple(tags.shape)}')
+        tags = at_least_float32(tags)  # float32 under mixed precision (exp of squared differences)
+        batch_size, num_channels, height, width = tags.shape
+        num_keypoints = _num_keypoints(keypoint_indices)
+        if num_keypoints is None:
+            num_keypoints = num_channels  # no image in the batch: any K with L = 1
+        if num_channels % num_keypoints:
+            raise ValueError(f'tags have {num_channels} channels, not a multiple of the K={num_keypoints} joints of '
+                             'keypoint_indices (expected L*K channels)')
+        tag_dim = num_channels // num_keypoints
         indices = pad_keypoint_indices(keypoint_indices, batch_size, num_keypoints, tags.device)
         num_people = indices.shape[1]
 
@@ -121,13 +140,12 @@ class BatchedAssociativeEmbeddingLoss(nn.Module):
             raise IndexError(f'keypoint_indices[{b}, {n}, {k}] = {int(positions[b, n, k])} is outside the '
                              f'{height}x{width} tag map (valid range 0..{height * width - 1})')
 
-        # Gather t[b, n, k] = tags[b, k, position] via one flat index k*H*W + position per (b, n, k).
+        # Gather t[b, l, n, k] = tags[b, l*K + k, position] via one flat index k*H*W + position per (b, n, k).
         joint_offset = torch.arange(num_keypoints, device=tags.device) * (height * width)
         flat_index = torch.where(valid, positions, torch.zeros_like(positions)) + joint_offset
-        flat_tags = tags.reshape(batch_size, num_keypoints * height * width, tag_dim)
-        joint_tags = torch.gather(flat_tags, 1,
-                                  flat_index.reshape(batch_size, -1, 1).expand(-1, -1, tag_dim))
-        joint_tags = joint_tags.reshape(batch_size, num_people, num_keypoints, tag_dim)  # (B, N, K, D)
+        flat_tags = tags.reshape(batch_size, tag_dim, num_keypoints * height * width)
+        joint_tags = torch.gather(flat_tags, 2, flat_index.reshape(batch_size, 1, -1).expand(-1, tag_dim, -1))
+        joint_tags = joint_tags.reshape(batch_size, tag_dim, num_people, num_keypoints).permute(0, 2, 3, 1)
 
         valid_f = valid.to(tags.dtype)
         joints_per_person = valid_f.sum(dim=2)  # (B, N)

@@ -1,18 +1,23 @@
-"""``MultiScaleBottomupPoseEstimator``: ``BottomupPoseEstimator`` + test pyramids.
+"""``MultiScaleBottomupPoseEstimator``: ``BottomupPoseEstimator`` + test pyramids + heatmaps in image space.
 
-MMPose 1.3.2's ``BasePoseEstimator.forward`` ``torch.stack``-s a list of
-inputs before dispatching, so the image pyramid that
-``BottomupPoseEstimator.predict`` itself supports (a list of per-scale
-batches, ``test_cfg.multiscale_test=True``) can never reach it. This subclass
-only lets such a pyramid through in ``predict`` mode and checks it against
-``test_cfg``; everything else is inherited unchanged.
+MMPose 1.3.2's ``BasePoseEstimator.forward`` ``torch.stack``-s a list of inputs before dispatching, so the image
+pyramid that ``BottomupPoseEstimator.predict`` itself supports (a list of per-scale batches,
+``test_cfg.multiscale_test=True``) can never reach it. This subclass only lets such a pyramid through in ``predict``
+mode and checks it against ``test_cfg``. It also maps ``pred_fields`` (``test_cfg.output_heatmaps``) from the
+padded input canvas to the original image, as the keypoints are mapped, so that drawn heatmaps line up with the
+image. Everything else is inherited unchanged.
 """
-from typing import List, Union
+from typing import List, Optional, Union
 
+import torch
+import torch.nn.functional as F
+from mmengine.structures import PixelData
 from mmpose.models.pose_estimators import BottomupPoseEstimator
 from mmpose.registry import MODELS
-from mmpose.utils.typing import ForwardResults, OptSampleList
+from mmpose.utils.typing import ForwardResults, InstanceList, OptSampleList, PixelDataList, SampleList
 from torch import Tensor
+
+from ..heads.swahr_head import SWAHRHead, check_test_cfg
 
 
 def _is_pyramid(inputs) -> bool:
@@ -35,6 +40,11 @@ class MultiScaleBottomupPoseEstimator(BottomupPoseEstimator):
 
     Args: as ``BottomupPoseEstimator``.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if isinstance(self.head, SWAHRHead):
+            check_test_cfg(self.test_cfg)
 
     def forward(self,
                 inputs: Union[Tensor, List[Tensor]],
@@ -80,3 +90,42 @@ class MultiScaleBottomupPoseEstimator(BottomupPoseEstimator):
             for d in data_samples:
                 d.set_metainfo(self.metainfo)
         return self.predict(inputs, data_samples)
+
+    def add_pred_to_datasample(self, batch_pred_instances: InstanceList, batch_pred_fields: Optional[PixelDataList],
+                               batch_data_samples: SampleList) -> SampleList:
+        """As ``BottomupPoseEstimator``, with ``pred_fields`` resampled from the input canvas to the image."""
+        if batch_pred_fields is not None:
+            batch_pred_fields = [
+                _fields_to_image(fields, sample.metainfo)
+                for fields, sample in zip(batch_pred_fields, batch_data_samples)
+            ]
+        return super().add_pred_to_datasample(batch_pred_instances, batch_pred_fields, batch_data_samples)
+
+
+def _fields_to_image(fields: PixelData, metainfo: dict) -> PixelData:
+    """Resample every (C, H_in, W_in) map of ``fields`` from the input canvas to the original image (C, h, w).
+
+    The canvas maps input px ``u`` to image px ``x = u / input_size * input_scale + input_center - input_scale / 2``
+    (the keypoint mapping of ``BottomupPoseEstimator``); pixel centres are at ``i + 0.5`` on both sides. Image
+    pixels outside the canvas get 0. Needs ``ori_shape`` (h, w) in the metainfo; otherwise the fields are kept.
+    """
+    if 'ori_shape' not in metainfo:
+        return fields
+    height, width = (int(v) for v in metainfo['ori_shape'][:2])
+    input_w, input_h = (float(v) for v in metainfo['input_size'])
+    scale_w, scale_h = (float(v) for v in metainfo['input_scale'])
+    center_x, center_y = (float(v) for v in metainfo['input_center'])
+    out = PixelData(metainfo=fields.metainfo)
+    for key, value in fields.items():
+        maps = torch.as_tensor(value)
+        canvas_h, canvas_w = maps.shape[-2:]
+        # image pixel centre -> canvas px -> grid_sample's [-1, 1] (align_corners=False: -1 is the canvas edge)
+        xs = (torch.arange(width, dtype=torch.float32, device=maps.device) + 0.5 - center_x + scale_w / 2) \
+            * (input_w / scale_w) / canvas_w * 2 - 1
+        ys = (torch.arange(height, dtype=torch.float32, device=maps.device) + 0.5 - center_y + scale_h / 2) \
+            * (input_h / scale_h) / canvas_h * 2 - 1
+        grid = torch.stack(torch.meshgrid(xs, ys, indexing='xy'), dim=-1)[None]
+        resampled = F.grid_sample(maps[None].float(), grid, mode='bilinear', padding_mode='zeros',
+                                  align_corners=False)[0]
+        out.set_field(resampled, key)
+    return out
