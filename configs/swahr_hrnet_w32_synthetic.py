@@ -1,78 +1,39 @@
-# CPU quickstart: SWAHR on the synthetic multi-person set written by
-# tools/make_synthetic_coco.py (no download). Everything not overridden here
-# (head, losses, targets, augmentation, decoder, test-time aggregation) is the
-# real W32 COCO config; the backbone is a reduced HRNet (same 4-stage topology,
-# 1/4 of the width, one module per stage) trained from scratch at 128 px
-# network input (images are 256 px).
+# CPU quickstart: SWAHR on the synthetic multi-person set written by tools/make_synthetic_coco.py (no download).
+# Everything not overridden here (head, losses, targets, augmentation, decoder, test-time aggregation) is the real
+# W32 COCO config; the backbone is a reduced HRNet (same 4-stage topology, 1/4 of the width, one module per stage)
+# trained from scratch at 128 px network input (images are 256 px).
 _base_ = ['./swahr_hrnet_w32_coco.py']
 
 data_root = 'data/synthetic_coco/'
-input_size = 128
-heatmap_sizes = [(32, 32), (64, 64)]
 width = 16
 max_epochs = 55
+
+codec = dict(_base_.codec, input_size=(128, 128), heatmap_size=[(32, 32), (64, 64)])
+train_pipeline = _base_.train_pipeline
+train_pipeline[1].input_size = codec['input_size']  # HigherHRNetRandomAffine
+train_pipeline[3].encoder = codec  # ScaleAdaptiveGenerateTarget
+val_pipeline = _base_.val_pipeline
+val_pipeline[1].input_size = codec['input_size']  # ReferenceBottomupResize
 
 model = dict(
     backbone=dict(
         extra=dict(
             stage1=dict(num_blocks=(2, ), num_channels=(32, )),
             stage2=dict(num_blocks=(2, 2), num_channels=(width, 2 * width)),
-            stage3=dict(
-                num_modules=1,
-                num_blocks=(2, 2, 2),
-                num_channels=(width, 2 * width, 4 * width)),
+            stage3=dict(num_modules=1, num_blocks=(2, 2, 2), num_channels=(width, 2 * width, 4 * width)),
             stage4=dict(
-                num_modules=1,
-                num_blocks=(2, 2, 2, 2),
-                num_channels=(width, 2 * width, 4 * width, 8 * width))),
+                num_modules=1, num_blocks=(2, 2, 2, 2), num_channels=(width, 2 * width, 4 * width, 8 * width))),
         init_cfg=None),  # no ImageNet weights offline: train from scratch
-    head=dict(in_channels=width, num_basic_blocks=2))
+    head=dict(in_channels=width, num_basic_blocks=2, decoder=codec))
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=0.004))
 auto_scale_lr = dict(base_batch_size=16)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=True, begin=1,
-         end=max_epochs, convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
+    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=True, begin=1, end=max_epochs, convert_to_iter_based=True),
 ]
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=10, save_best='coco/AP', rule='greater'))
-
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(
-        type='HigherHRNetRandomAffine',
-        input_size=(input_size, input_size),
-        scale_factor=(0.75, 1.5),
-        scale_type='short',
-        rotate_factor=30,
-        max_translate=40),
-    dict(type='BottomupRandomHorizontalFlip', prob=0.5),
-    dict(
-        type='ScaleAdaptiveGenerateTarget',
-        input_size=(input_size, input_size),
-        heatmap_sizes=heatmap_sizes,
-        sigma=2,
-        max_num_people=30,
-        use_ignore_mask=True),
-    dict(
-        type='PackPoseInputs',
-        meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'input_size', 'flip', 'flip_direction', 'flip_indices')),
-]
-val_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='ReferenceBottomupResize', input_size=input_size),
-    dict(
-        type='PackMultiScalePoseInputs',
-        meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape',
-                   'img_shape', 'input_size', 'input_center', 'input_scale',
-                   'flip', 'flip_direction', 'flip_indices', 'raw_ann_info',
-                   'skeleton_links')),
-]
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=10, save_best='coco/AP', rule='greater'))
 
 train_dataloader = dict(
     batch_size=16,

@@ -10,31 +10,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny_data_overrides(data_root: Path, input_size: int = 128, batch_size: int = 2) -> str:
-    """Config text that points a real model config at the tiny set and size.
+    """Config text that points a real model config at the tiny set and a smaller input size.
 
-    The pipelines are the real ones with a smaller input/heatmap size.
+    The pipelines are the config's own; only the codec's sizes change (as in configs/swahr_hrnet_w48_coco.py).
     """
     hm = [(input_size // 4, input_size // 4), (input_size // 2, input_size // 2)]
     return textwrap.dedent(f'''
         data_root = {str(data_root) + '/'!r}
-        train_pipeline = [
-            dict(type='LoadImage'),
-            dict(type='HigherHRNetRandomAffine', input_size=({input_size}, {input_size}),
-                 scale_factor=(0.75, 1.5), scale_type='short', rotate_factor=30, max_translate=40),
-            dict(type='BottomupRandomHorizontalFlip', prob=0.5),
-            dict(type='ScaleAdaptiveGenerateTarget', input_size=({input_size}, {input_size}),
-                 heatmap_sizes={hm}, sigma=2, max_num_people=30, use_ignore_mask=True),
-            dict(type='PackPoseInputs', meta_keys=('id', 'img_id', 'img_path', 'ori_shape',
-                 'img_shape', 'input_size', 'flip', 'flip_direction', 'flip_indices')),
-        ]
-        val_pipeline = [
-            dict(type='LoadImage'),
-            dict(type='ReferenceBottomupResize', input_size={input_size}),
-            dict(type='PackMultiScalePoseInputs', meta_keys=('id', 'img_id', 'img_path',
-                 'crowd_index', 'ori_shape', 'img_shape', 'input_size', 'input_center',
-                 'input_scale', 'flip', 'flip_direction', 'flip_indices', 'raw_ann_info',
-                 'skeleton_links')),
-        ]
+        codec = dict(_base_.codec, input_size=({input_size}, {input_size}), heatmap_size={hm})
+        train_pipeline = _base_.train_pipeline
+        train_pipeline[1].input_size = codec['input_size']
+        train_pipeline[3].encoder = codec
+        val_pipeline = _base_.val_pipeline
+        val_pipeline[1].input_size = codec['input_size']
         train_dataloader = dict(
             batch_size={batch_size}, num_workers=0, persistent_workers=False,
             dataset=dict(data_root=data_root, ann_file='annotations/person_keypoints_train.json',
@@ -46,7 +34,7 @@ def tiny_data_overrides(data_root: Path, input_size: int = 128, batch_size: int 
         test_dataloader = val_dataloader
         val_evaluator = dict(ann_file=data_root + 'annotations/person_keypoints_val.json')
         test_evaluator = val_evaluator
-        model = dict(backbone=dict(init_cfg=None))  # no downloads in tests
+        model = dict(backbone=dict(init_cfg=None), head=dict(decoder=codec))  # no downloads in tests
         ''')
 
 

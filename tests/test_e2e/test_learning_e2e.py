@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+
 from e2e_helpers import PYTHON, REPO_ROOT, run, tiny_data_overrides, write_config
 
 ITERS = 40

@@ -8,6 +8,7 @@ docs/synthetic_results.md.
 import json
 
 import pytest
+
 from e2e_helpers import PYTHON, REPO_ROOT, run
 
 # Measured with seed 0 on a 2-core CPU (docs/synthetic_results.md): untrained

@@ -22,8 +22,8 @@ from swahr_mmpose.utils.convert_checkpoint import (CheckpointConversionError, ch
                                                    mmpose_to_official_key, official_to_mmpose_key)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-BASE_W32 = osp.join(REPO, 'configs/_base_/models/swahr_hrnet_w32.py')
-BASE_W48 = osp.join(REPO, 'configs/_base_/models/swahr_hrnet_w48.py')
+BASE_W32 = osp.join(REPO, 'configs/swahr_hrnet_w32_coco.py')
+BASE_W48 = osp.join(REPO, 'configs/swahr_hrnet_w48_coco.py')
 sys.path.insert(0, osp.join(REPO, 'tools'))
 import convert_swahr_checkpoint as cli  # noqa: E402
 

@@ -1,10 +1,8 @@
-# HRNet-W32 + HigherHRNet head with SWAHR scale branches (17 COCO joints).
-# Model configs set the decoder threshold and, for baselines, `with_scale=False`.
-num_keypoints = 17
-
+# HRNet-W32 + HigherHRNet head with SWAHR scale branches. Model configs set `head.decoder` to their codec and, for
+# the HigherHRNet baselines, `with_scale=False`.
 model = dict(
-    # MMPose's BottomupPoseEstimator / PoseDataPreprocessor, extended to accept
-    # the image pyramid of multi-scale test; single-scale behaviour is theirs.
+    # MMPose's BottomupPoseEstimator / PoseDataPreprocessor, extended to accept the image pyramid of multi-scale
+    # test and to map output heatmaps to the image; single-scale behaviour is theirs.
     type='MultiScaleBottomupPoseEstimator',
     data_preprocessor=dict(
         type='MultiScalePoseDataPreprocessor',
@@ -16,24 +14,10 @@ model = dict(
         type='HRNet',
         in_channels=3,
         extra=dict(
-            stage1=dict(
-                num_modules=1,
-                num_branches=1,
-                block='BOTTLENECK',
-                num_blocks=(4, ),
-                num_channels=(64, )),
-            stage2=dict(
-                num_modules=1,
-                num_branches=2,
-                block='BASIC',
-                num_blocks=(4, 4),
-                num_channels=(32, 64)),
+            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(4, ), num_channels=(64, )),
+            stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(4, 4), num_channels=(32, 64)),
             stage3=dict(
-                num_modules=4,
-                num_branches=3,
-                block='BASIC',
-                num_blocks=(4, 4, 4),
-                num_channels=(32, 64, 128)),
+                num_modules=4, num_branches=3, block='BASIC', num_blocks=(4, 4, 4), num_channels=(32, 64, 128)),
             stage4=dict(
                 num_modules=3,
                 num_branches=4,
@@ -42,32 +26,14 @@ model = dict(
                 num_channels=(32, 64, 128, 256))),
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmpose/'
-            'pretrain_models/hrnet_w32-36af842e.pth'),
+            checkpoint='https://download.openmmlab.com/mmpose/pretrain_models/hrnet_w32-36af842e.pth'),
     ),
     head=dict(
         type='SWAHRHead',
         in_channels=32,
-        num_keypoints=num_keypoints,
+        num_keypoints=17,
         with_scale=True,
-        heatmap_loss=dict(
-            type='WeightAdaptiveMSELoss',
-            gamma=0.01,
-            target_mode='taylor',
-            weight_mode='soft',
-            scale_loss_weight=1.0),
-        tag_loss=dict(
-            type='BatchedAssociativeEmbeddingLoss',
-            pull_loss_factor=0.001,
-            push_loss_factor=0.001),
-        decoder=dict(
-            type='AEDecoder',
-            num_keypoints=num_keypoints,
-            keypoint_thr=0.1,
-            tag_thr=1.0,
-            topk=30,
-            nms_kernel=5)),
-    test_cfg=dict(
-        multiscale_test=False,
-        flip_test=True,
-        align_corners=False))
+        heatmap_loss=dict(type='WeightAdaptiveMSELoss', gamma=0.01, target_mode='taylor', weight_mode='soft'),
+        scale_loss=dict(type='ScaleRegularizationLoss', loss_weight=1.0),
+        tag_loss=dict(type='BatchedAssociativeEmbeddingLoss', pull_loss_factor=0.001, push_loss_factor=0.001)),
+    test_cfg=dict(multiscale_test=False, flip_test=True, align_corners=False))
