@@ -1,36 +1,31 @@
-"""tools/get_flops.py: parameter counts (spec 1.5) and FLOP conventions."""
+"""Parameter counts (spec 1.5) and FLOP conventions of the real configs (swahr_mmpose.analysis.complexity), and the
+tools/get_flops.py command line over it."""
 import functools
 import json
 import os.path as osp
-import sys
+import runpy
 
 import pytest
 import torch
 from mmengine.config import Config
+from mmpose.apis import init_model
+
+from swahr_mmpose.analysis import complexity
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools'))
-import get_flops  # noqa: E402
-
-BASE = {
-    32: osp.join(REPO, 'configs/_base_/models/swahr_hrnet_w32.py'),
-    48: osp.join(REPO, 'configs/_base_/models/swahr_hrnet_w48.py'),
+CONFIGS = {
+    (32, True): 'configs/swahr_hrnet_w32_coco.py',
+    (32, False): 'configs/higherhrnet_hrnet_w32_coco.py',
+    (48, True): 'configs/swahr_hrnet_w48_coco.py',
+    (48, False): 'configs/higherhrnet_hrnet_w48_coco.py',
 }
-
-
-def model_config(width: int, with_scale: bool = True,
-                 num_keypoints: int = 17) -> Config:
-    cfg = Config.fromfile(BASE[width])
-    cfg.model.head.with_scale = with_scale
-    cfg.model.head.num_keypoints = num_keypoints
-    return cfg
 
 
 @functools.lru_cache(maxsize=None)
 def network(width: int, with_scale: bool = True, num_keypoints: int = 17):
-    """Built once per variant for the whole file (tests only read it)."""
-    return get_flops.build_network(
-        model_config(width, with_scale, num_keypoints))
+    """The config's pose estimator, built once per variant for the whole file (tests only read it)."""
+    path = 'configs/swahr_hrnet_w48_crowdpose.py' if num_keypoints == 14 else CONFIGS[(width, with_scale)]
+    return init_model(Config.fromfile(osp.join(REPO, path)), checkpoint=None, device='cpu')
 
 
 # (width, with_scale, K) -> parameters measured on the official model (spec 1.5)
@@ -46,7 +41,7 @@ SPEC_PARAMS = {
 @pytest.mark.parametrize('variant', list(SPEC_PARAMS))
 def test_parameter_counts_match_official(variant):
     width, with_scale, k = variant
-    params = get_flops.count_parameters(network(*variant))
+    params = complexity.count_parameters(network(*variant))
     assert params['total'] == SPEC_PARAMS[variant]
     assert params['total'] == params['backbone'] + params['head']
     # spec 1.5: each scale branch = 1x1 conv + bias, BN, depthwise 9x9 + bias
@@ -69,7 +64,7 @@ def _scale_branch_macs(width, k, h, w):
 def test_official_convention_reproduces_paper_gflops(width, with_scale, size,
                                                      paper):
     net = network(width, with_scale)
-    flops = get_flops.official_convention_flops(net, (1, 3, size, size))
+    flops = complexity.official_convention_flops(net, (1, 3, size, size))
     assert round(flops / 1e9, 1) == paper
     # the network itself is untouched (the count runs on meta tensors)
     assert next(net.parameters()).device.type == 'cpu'
@@ -77,7 +72,7 @@ def test_official_convention_reproduces_paper_gflops(width, with_scale, size,
 
 def test_official_convention_scales_and_scale_branch_cost():
     swahr, higher = network(32, True), network(32, False)
-    f = get_flops.official_convention_flops
+    f = complexity.official_convention_flops
     # every layer's cost is proportional to the input area (multiples of 64)
     assert f(swahr, (1, 3, 512, 512)) == 16 * f(swahr, (1, 3, 128, 128))
     assert f(swahr, (1, 3, 256, 384)) - f(higher, (1, 3, 256, 384)) == \
@@ -87,9 +82,8 @@ def test_official_convention_scales_and_scale_branch_cost():
 def test_mmengine_count_vs_official_convention():
     """The two conventions differ by BN + upsampling and the 4x deconv."""
     size = 64
-    result = get_flops.mmengine_flops(network(32), (1, 3, size, size))
-    official = get_flops.official_convention_flops(network(32),
-                                                   (1, 3, size, size))
+    result = complexity.mmengine_flops(network(32), (1, 3, size, size))
+    official = complexity.official_convention_flops(network(32), (1, 3, size, size))
     ops = result['by_operator']
     assert set(ops) == {'conv', 'batch_norm', 'upsample_nearest2d'}
     assert result['total'] == sum(ops.values())
@@ -102,32 +96,29 @@ def test_mmengine_count_vs_official_convention():
     assert result['scale_branches'] > _scale_branch_macs(c, k, size, size)
 
 
-def test_network_forward_flattens_outputs():
-    out = get_flops.meta_forward(network(32),
-                                 torch.empty(1, 3, 128, 192, device='meta'))
+def test_tensor_forward_is_the_heads_tuple():
+    out = complexity.meta_forward(complexity._TensorForward(network(32)), torch.empty(1, 3, 128, 192, device='meta'))
     assert [tuple(o.shape) for o in out] == [
         (1, 17, 32, 48), (1, 17, 64, 96),  # heatmaps per level
         (1, 17, 32, 48),  # tags
         (1, 17, 32, 48), (1, 17, 64, 96),  # scale maps per level
     ]
-    assert len(
-        get_flops.meta_forward(network(32, False),
-                               torch.empty(1, 3, 64, 64, device='meta'))) == 3
+    higher = complexity._TensorForward(network(32, False))
+    assert len(complexity.meta_forward(higher, torch.empty(1, 3, 64, 64, device='meta'))) == 3
     # the real network is untouched by meta runs
     assert all(p.device.type == 'cpu' for p in network(32).parameters())
 
 
 def test_cli(tmp_path, capsys):
     out_json = tmp_path / 'flops.json'
-    assert get_flops.main([
-        BASE[32], '--input-size', '128', '192', '--skip-mmengine', '--json',
-        str(out_json)
-    ]) == 0
+    tool = runpy.run_path(osp.join(REPO, 'tools', 'get_flops.py'))
+    config = osp.join(REPO, CONFIGS[(32, True)])
+    assert tool['main']([config, '--input-size', '128', '192', '--skip-mmengine', '--json', str(out_json)]) == 0
     text = capsys.readouterr().out
     assert 'Parameters: 28,649,309' in text
     assert 'Input shape: (1, 3, 128, 192)' in text
     data = json.loads(out_json.read_text())
     assert data['params']['total'] == 28_649_309
-    assert data['official_flops'] == get_flops.official_convention_flops(
+    assert data['official_flops'] == complexity.official_convention_flops(
         network(32), (1, 3, 128, 192))
     assert 'mmengine_flops' not in data

@@ -1,0 +1,1 @@
+"""Model analysis behind ``tools/``: complexity (parameters, FLOPs)."""
