@@ -23,10 +23,13 @@ import datetime
 import os.path as osp
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from mmengine.config import Config
 
 #: First key component of the official backbone parameters.
 BACKBONE_PREFIXES: Tuple[str, ...] = (
@@ -369,3 +372,75 @@ def convert_official_checkpoint(
         converter=f'swahr_mmpose {__version__}',
         time=datetime.datetime.now().strftime('%Y%m%d_%H%M%S'))
     return dict(state_dict=converted, meta=meta), info
+
+
+# ----------------------------------------------------------------- command line logic
+def find_config(relative_path: str) -> Optional[str]:
+    """Absolute path of a repository config (``configs/...``): in the checkout beside the package, or in the
+    installed package's ``.mim`` folder; ``None`` if neither has it."""
+    package_dir = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    for root in (osp.dirname(package_dir), osp.join(package_dir, '.mim')):
+        path = osp.join(root, relative_path)
+        if osp.isfile(path):
+            return path
+    return None
+
+
+def default_config_for(info: OfficialCheckpointInfo) -> Tuple[str, 'Config']:
+    """The repository config matching ``info``; else the COCO config of the same width with the head adjusted
+    (with_scale, num_keypoints). Returns (a name for messages, the Config)."""
+    from mmengine.config import Config
+
+    path = find_config(info.suggested_config)
+    if path is not None:
+        return info.suggested_config, Config.fromfile(path)
+    base = f'configs/swahr_hrnet_w{info.width}_coco.py'
+    path = find_config(base)
+    if path is None:
+        raise CheckpointConversionError(f'no config for HRNet-W{info.width}; pass --config')
+    cfg = Config.fromfile(path)
+    cfg.model.head.with_scale = info.with_scale
+    cfg.model.head.num_keypoints = info.num_keypoints
+    cfg.model.head.decoder.num_keypoints = info.num_keypoints
+    return f'{base} (with_scale={info.with_scale}, num_keypoints={info.num_keypoints})', cfg
+
+
+def convert_checkpoint_file(src: str,
+                            dst: str,
+                            config: Optional[str] = None,
+                            state_dict_key: Optional[str] = None,
+                            weights_only: bool = True) -> List[str]:
+    """Convert the official checkpoint ``src`` into an MMPose checkpoint ``dst`` that loads strictly into the model
+    of ``config`` (detected from the checkpoint when ``None``).
+
+    The model is built with MMPose's ``init_model`` and the converted state dict is loaded into it strictly before
+    anything is written, so success means ``load_from=dst`` / ``mim test`` work.
+
+    Returns:
+        The lines to show the user.
+
+    Raises:
+        CheckpointConversionError: the checkpoint is malformed or does not fit the model (the message lists the
+            unknown / missing / mis-shaped keys and suggests the matching config).
+    """
+    from mmpose.apis import init_model
+
+    raw = load_checkpoint_file(src, weights_only=weights_only)
+    info = detect_official_checkpoint(extract_official_state_dict(raw, state_dict_key))
+    lines = [f'Detected: {info.describe()}']
+    if config is not None:
+        config_name, cfg = config, config
+    else:
+        config_name, cfg = default_config_for(info)
+    lines.append(f'Checking against: {config_name}')
+    model = init_model(cfg, checkpoint=None, device='cpu')
+    checkpoint, info = convert_official_checkpoint(
+        raw, model_state=model.state_dict(), state_dict_key=state_dict_key, source=src, config=config_name)
+    model.load_state_dict(checkpoint['state_dict'], strict=True)
+    filled = checkpoint['meta']['filled_num_batches_tracked']
+    if filled:
+        lines.append(f'Note: {filled} BatchNorm num_batches_tracked counters were missing and set to 0 (no effect '
+                     'on inference).')
+    torch.save(checkpoint, dst)
+    lines.append(f'Wrote {len(checkpoint["state_dict"])} tensors to {dst} (loads strictly into {config_name}).')
+    return lines

@@ -6,8 +6,9 @@ module code, so the tests check that MMPose's HRNet + our head really use the
 official names, not just that the converter inverts itself.
 """
 import os.path as osp
-import sys
+import runpy
 from collections import OrderedDict
+from types import SimpleNamespace
 from typing import Dict, Tuple
 
 import pytest
@@ -24,8 +25,7 @@ from swahr_mmpose.utils.convert_checkpoint import (CheckpointConversionError, ch
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASE_W32 = osp.join(REPO, 'configs/swahr_hrnet_w32_coco.py')
 BASE_W48 = osp.join(REPO, 'configs/swahr_hrnet_w48_coco.py')
-sys.path.insert(0, osp.join(REPO, 'tools'))
-import convert_swahr_checkpoint as cli  # noqa: E402
+cli = SimpleNamespace(**runpy.run_path(osp.join(REPO, 'tools', 'convert_swahr_checkpoint.py')))
 
 Shape = Tuple[int, ...]
 BN_SUFFIXES = ('weight', 'bias', 'running_mean', 'running_var',
