@@ -37,7 +37,8 @@ check_stack() {
 import torch, torchvision  # noqa: F401  torchvision must really load (MMPose's visualizer imports it)
 import mmcv.ops  # noqa: F401  compiled ops, not mmcv-lite
 import mmpose.models, mmpose.apis, mmpose.visualization  # noqa: F401
-import xtcocotools.mask  # noqa: F401  built against the installed NumPy
+import numpy as np, xtcocotools.mask as xm  # built against the installed NumPy, and its masks work under NumPy 2
+assert xm.decode(xm.frPyObjects([[0.0, 0.0, 6.0, 0.0, 6.0, 6.0, 0.0, 6.0]], 8, 8)).sum() > 0
 import swahr_mmpose  # noqa: F401
 PY
 }
@@ -115,10 +116,34 @@ if ! "$PY" -c "import mmcv.ops" >/dev/null 2>&1; then
   log "installing $(basename "$whl")"
   "${PIP[@]}" install -q --no-deps --force-reinstall "$whl"
 fi
-if ! "$PY" -c "import xtcocotools.mask" >/dev/null 2>&1; then
-  whl=$(local_wheel xtcocotools "$XTCOCOTOOLS_VERSION") || { build_wheel xtcocotools "$XTCOCOTOOLS_VERSION" "$WHEEL_CACHE"; whl=$(local_wheel xtcocotools "$XTCOCOTOOLS_VERSION"); }
-  log "installing $(basename "$whl")"
+# xtcocotools 1.14.3 (the latest release) uses NumPy 1's np.NPY_OWNDATA in its Cython mask code, so under NumPy 2
+# xtcocotools.mask.decode/area/frPyObjects raise AttributeError (MMPose's BottomupGetHeatmapMask and any crowd mask
+# break), even in a wheel built against NumPy 2. pycocotools renamed it to NPY_ARRAY_OWNDATA; we build the release's
+# sdist with that one rename and cache the wheel (in its own folder: it has the release's file name).
+xtcocotools_works() {
+  "$PY" - >/dev/null 2>&1 <<'PY'
+import xtcocotools.mask as xm
+rle = xm.frPyObjects([[0.0, 0.0, 6.0, 0.0, 6.0, 6.0, 0.0, 6.0]], 8, 8)
+assert xm.decode(rle).sum() > 0 and xm.area(rle)[0] > 0
+PY
+}
+XTCOCOTOOLS_PATCHED="$WHEEL_CACHE/xtcocotools-numpy2"
+if ! xtcocotools_works; then
+  whl=$(ls "$XTCOCOTOOLS_PATCHED"/xtcocotools-"$XTCOCOTOOLS_VERSION"-*.whl 2>/dev/null | head -n1 || true)
+  if [[ -z "$whl" ]]; then
+    log "building xtcocotools $XTCOCOTOOLS_VERSION from its sdist with the NumPy 2 fix (~1 min)"
+    src=$(mktemp -d)
+    "${PIP[@]}" download -q --no-deps --no-binary :all: -d "$src" "xtcocotools==$XTCOCOTOOLS_VERSION"
+    tar -xzf "$src"/xtcocotools-"$XTCOCOTOOLS_VERSION".tar.gz -C "$src"
+    sed -i 's/np\.NPY_OWNDATA/np.NPY_ARRAY_OWNDATA/g' "$src/xtcocotools-$XTCOCOTOOLS_VERSION/xtcocotools/_mask.pyx"
+    mkdir -p "$XTCOCOTOOLS_PATCHED"
+    "${PIP[@]}" wheel -q --no-deps --no-build-isolation -w "$XTCOCOTOOLS_PATCHED" "$src/xtcocotools-$XTCOCOTOOLS_VERSION"
+    rm -rf "$src"
+    whl=$(ls "$XTCOCOTOOLS_PATCHED"/xtcocotools-"$XTCOCOTOOLS_VERSION"-*.whl | head -n1)
+  fi
+  log "installing $whl"
   "${PIP[@]}" install -q --no-deps --force-reinstall "$whl"
+  xtcocotools_works || { log "ERROR: xtcocotools.mask still fails:"; "$PY" -c "import xtcocotools.mask as m; m.decode(m.frPyObjects([[0,0,6,0,6,6,0,6]], 8, 8))"; exit 1; }
 fi
 if ! "$PY" -c "import chumpy" >/dev/null 2>&1; then
   whl=$(local_wheel chumpy "$CHUMPY_VERSION") || { build_wheel chumpy "$CHUMPY_VERSION" "$WHEEL_CACHE"; whl=$(local_wheel chumpy "$CHUMPY_VERSION"); }
