@@ -1,4 +1,6 @@
-"""Shared pytest setup: register MMPose and swahr_mmpose components once."""
+"""Shared pytest setup: register MMPose and swahr_mmpose components once; a tiny synthetic COCO set."""
+from pathlib import Path
+
 import pytest
 
 
@@ -13,3 +15,13 @@ def _register_modules():
     import swahr_mmpose  # noqa: F401  registers our components
 
     register_all_modules(init_default_scope=True)
+
+
+@pytest.fixture(scope='session')
+def tiny_coco(tmp_path_factory) -> Path:
+    """6 train + 3 val synthetic 128x128 images in COCO layout (crowd RLEs and no-keypoint people included)."""
+    from swahr_mmpose.datasets.synthetic import make_synthetic_coco
+
+    root = tmp_path_factory.mktemp('tiny_coco')
+    make_synthetic_coco(str(root), num_train=6, num_val=3, image_size=(128, 128), seed=3)
+    return root
