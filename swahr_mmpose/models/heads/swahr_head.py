@@ -16,6 +16,7 @@ Submodule names and parameter shapes equal the official SWAHR / HigherHRNet ones
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmengine.structures import InstanceData, PixelData
 from mmpose.models.backbones.resnet import BasicBlock
 from mmpose.models.heads.base_head import BaseHead
@@ -254,9 +255,11 @@ class SWAHRHead(BaseHead):
         flipped pass is flipped back with its channels permuted by ``flip_indices`` (``flip_heatmaps`` without
         shift). Passes are resized to the input-pixel canvas (``input_size`` of the scale-1 image) and averaged
         (heatmaps) or concatenated (tags, L = 2 with flip). Heatmaps are averaged over scales; tags come from scale
-        1 only. This is MMPose's ``AssociativeEmbeddingHead`` aggregation with two differences that the reference
-        has: the two levels are averaged per pass first, and maps are resized to the input canvas, not
-        ``img_shape``. The scale maps are not used at test time.
+        1 only. This is MMPose's ``AssociativeEmbeddingHead`` aggregation with the differences the reference has:
+        the two levels are averaged per pass first (level 0's heatmaps and tags resized as one tensor, see
+        :meth:`_average_levels`), and maps are resized to the input canvas, not ``img_shape``. The result equals the
+        official test path bit for bit (``tests/test_models/test_predict_equals_reference.py``). The scale maps are
+        not used at test time.
 
         Returns:
             A list of ``InstanceData`` with ``keypoints`` (N, K, 2) in model input px, ``keypoint_scores`` (N, K)
@@ -324,8 +327,17 @@ class SWAHRHead(BaseHead):
 
     def _average_levels(self, feats: Sequence[Tensor], align_corners: bool) -> Tuple[Tensor, Tensor]:
         """Heatmaps of both levels averaged at level 1's size, and the level-0 tags resized to it (both (B, K, H_1,
-        W_1)), as the reference's ``get_multi_stage_outputs``."""
+        W_1)), as the reference's ``get_multi_stage_outputs``.
+
+        Level 0's heatmaps and tags are resized as one (B, 2K, H_0, W_0) tensor, as the reference resizes its
+        level-0 output: PyTorch's CPU bilinear kernel can round the last bit differently for another channel count,
+        so resizing them separately (what ``aggregate_heatmaps`` would do) is not bit-identical.
+        """
         heatmaps, tags, _ = self.split_outputs(self.forward(feats))
-        size = (heatmaps[-1].shape[-1], heatmaps[-1].shape[-2])  # (w, h)
-        return (aggregate_heatmaps(heatmaps, size, align_corners, mode='average'),
-                aggregate_heatmaps([tags], size, align_corners, mode='average'))
+        height, width = heatmaps[-1].shape[-2:]
+        level0 = torch.cat([heatmaps[0], tags], dim=1)
+        if level0.shape[-2:] != (height, width):
+            level0 = F.interpolate(level0, size=(height, width), mode='bilinear', align_corners=align_corners)
+        k = self.num_keypoints
+        averaged = aggregate_heatmaps([level0[:, :k]] + heatmaps[1:], (width, height), align_corners, mode='average')
+        return averaged, level0[:, k:]
