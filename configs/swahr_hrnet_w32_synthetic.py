@@ -6,7 +6,9 @@ _base_ = ['./swahr_hrnet_w32_coco.py']
 
 data_root = 'data/synthetic_coco/'
 width = 16
-max_epochs = 55
+# A fixed number of iterations (not a time budget), so a slower machine reaches the same model later.
+max_iters = 1200
+warmup_iters = 50
 
 codec = dict(_base_.codec, input_size=(128, 128), heatmap_size=[(32, 32), (64, 64)])
 train_pipeline = _base_.train_pipeline
@@ -26,19 +28,23 @@ model = dict(
         init_cfg=None),  # no ImageNet weights offline: train from scratch
     head=dict(in_channels=width, num_basic_blocks=2, decoder=codec))
 
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(optimizer=dict(lr=0.004))
 auto_scale_lr = dict(base_batch_size=16)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
-    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=True, begin=1, end=max_epochs, convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=warmup_iters, end=max_iters),
 ]
-default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=10, save_best='coco/AP', rule='greater'))
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(by_epoch=False, interval=max_iters, save_best='coco/AP', rule='greater'))
+log_processor = dict(by_epoch=False)
 
 train_dataloader = dict(
     batch_size=16,
     num_workers=1,
     persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         data_root=data_root,
         ann_file='annotations/person_keypoints_train.json',

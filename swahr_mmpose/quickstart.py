@@ -1,0 +1,233 @@
+"""The CPU quickstart behind ``tools/quickstart.py``: synthetic data -> train SWAHR -> COCO metrics -> error analysis
+-> a grid of validation predictions next to the ground truth.
+
+The training schedule is a fixed number of iterations (``configs/swahr_hrnet_w32_synthetic.py``), so a slower
+machine reaches the same result later; MMEngine's log shows the progress and an ETA. An optional wall-clock budget
+(``max_minutes``) stops training early, and the summary then says so prominently: such a run is not comparable.
+"""
+import json
+import os
+import os.path as osp
+import time
+from typing import Dict, List, Optional, Sequence
+
+import cv2
+import numpy as np
+
+METRICS = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR')
+DEFAULT_CONFIG = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'swahr_hrnet_w32_synthetic.py')
+
+
+def ensure_dataset(data_root: str, num_train: int, num_val: int, image_size: int, seed: int) -> str:
+    """Generate the synthetic set in ``data_root`` unless the same one (same arguments) is already there."""
+    from swahr_mmpose.datasets.synthetic import make_synthetic_coco
+
+    spec = dict(num_train=num_train, num_val=num_val, image_size=[image_size, image_size], seed=seed)
+    stamp = osp.join(data_root, 'generator_args.json')
+    if osp.isfile(stamp):
+        with open(stamp) as f:
+            if json.load(f) == spec:
+                print(f'[quickstart] reusing synthetic data in {data_root}')
+                return data_root
+    print(f'[quickstart] generating synthetic data in {data_root} ({spec})')
+    make_synthetic_coco(data_root, num_train=num_train, num_val=num_val, image_size=(image_size, image_size),
+                        seed=seed)
+    with open(stamp, 'w') as f:
+        json.dump(spec, f)
+    return data_root
+
+
+def build_config(config: str, data_root: str, work_dir: str, seed: int, iters: Optional[int] = None,
+                 max_minutes: Optional[float] = None, device: Optional[str] = None, cfg_options: Optional[dict] = None):
+    """The synthetic config pointed at ``data_root`` and ``work_dir``; ``iters`` rescales its schedule (0 keeps the
+    freshly initialised model); ``max_minutes`` adds the wall-clock budget hook."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(config)
+    root = data_root.rstrip('/') + '/'
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = root
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        cfg[evaluator].ann_file = root + 'annotations/person_keypoints_val.json'
+        cfg[evaluator].outfile_prefix = osp.join(work_dir, 'predictions')
+    if iters is not None and iters > 0 and iters != cfg.train_cfg.max_iters:
+        rescale_schedule(cfg, iters)
+    cfg.train_cfg.val_interval = cfg.train_cfg.max_iters + 1  # evaluated once, after training, by the quickstart
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=cfg.train_cfg.max_iters)
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=seed)
+    if max_minutes:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='TrainingTimeBudgetHook', max_seconds=max_minutes * 60)
+        ]
+    if device:
+        cfg.device = device
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def rescale_schedule(cfg, iters: int) -> None:
+    """Stretch the iteration schedule (warm-up, decay) of ``cfg`` to ``iters`` iterations."""
+    old = cfg.train_cfg.max_iters
+    cfg.train_cfg.max_iters = iters
+    for scheduler in cfg.param_scheduler:
+        begin = int(round(scheduler.get('begin', 0) * iters / old))
+        scheduler['begin'] = begin
+        if 'end' in scheduler:  # every phase keeps at least one iteration
+            scheduler['end'] = max(begin + 1, int(round(scheduler['end'] * iters / old)))
+
+
+def draw_prediction_grid(model, dataloader, out_file: str, num_images: int = 8, columns: int = 2,
+                         kpt_thr: float = 0.3) -> str:
+    """One PNG: for each of the first ``num_images`` validation images, the ground truth (left) next to the
+    prediction (right), drawn by MMPose's visualizer, ``columns`` pairs per row."""
+    import torch
+    from mmengine.structures import InstanceData
+
+    from swahr_mmpose.visualization import NumpyCompatPoseLocalVisualizer
+
+    visualizer = NumpyCompatPoseLocalVisualizer(name=f'quickstart_grid_{time.monotonic_ns()}', radius=2, line_width=1)
+    visualizer.set_dataset_meta(dataloader.dataset.metainfo)
+    tiles = []
+    model.eval()
+    with torch.no_grad():
+        for batch in dataloader:
+            for sample in model.test_step(batch):
+                image = cv2.cvtColor(cv2.imread(sample.img_path), cv2.COLOR_BGR2RGB)
+                gt = sample.gt_instances
+                visible = np.asarray(gt.keypoints_visible)
+                labelled = visible.reshape(len(visible), -1).sum(axis=1) > 0
+                sample.gt_instances = InstanceData(keypoints=np.asarray(gt.keypoints)[labelled],
+                                                   keypoints_visible=visible[labelled])
+                visualizer.add_datasample('pair', image, sample, draw_gt=True, draw_pred=True, draw_bbox=False,
+                                          kpt_thr=kpt_thr, show=False)
+                tiles.append(visualizer.get_image())
+                if len(tiles) == num_images:
+                    break
+            if len(tiles) == num_images:
+                break
+    height = max(t.shape[0] for t in tiles)
+    width = max(t.shape[1] for t in tiles)
+    tiles = [cv2.copyMakeBorder(t, 2, 2 + height - t.shape[0], 2, 2 + width - t.shape[1], cv2.BORDER_CONSTANT,
+                                value=(255, 255, 255)) for t in tiles]
+    blank = np.full_like(tiles[0], 255)
+    rows = [np.concatenate(tiles[i:i + columns] + [blank] * (columns - len(tiles[i:i + columns])), axis=1)
+            for i in range(0, len(tiles), columns)]
+    grid = np.concatenate(rows, axis=0)
+    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    cv2.imwrite(out_file, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    return out_file
+
+
+def run_quickstart(config: str = DEFAULT_CONFIG,
+                   work_dir: str = 'work_dirs/quickstart',
+                   data_root: str = 'data/synthetic_coco',
+                   num_train: int = 300,
+                   num_val: int = 50,
+                   image_size: int = 256,
+                   seed: int = 0,
+                   iters: Optional[int] = None,
+                   max_minutes: Optional[float] = None,
+                   device: Optional[str] = None,
+                   num_grid_images: int = 8,
+                   error_analysis: bool = True,
+                   cfg_options: Optional[dict] = None) -> Dict[str, object]:
+    """Generate the data, train (``iters=0``: evaluate the untrained model), evaluate, analyse, draw; returns and
+    writes ``<work_dir>/quickstart_summary.json``."""
+    from mmengine.runner import Runner
+
+    import swahr_mmpose  # noqa: F401  (registers components)
+    from swahr_mmpose.analysis.error_analysis import collect_image_maps, evaluate_error_analysis, network_stride
+
+    ensure_dataset(data_root, num_train, num_val, image_size, seed)
+    cfg = build_config(config, data_root, work_dir, seed, iters, max_minutes, device, cfg_options)
+    runner = Runner.from_cfg(cfg)
+    start = time.monotonic()
+    if iters == 0:
+        runner.model.init_weights()  # the untrained baseline: reference init only
+    else:
+        runner.train()
+    train_minutes = (time.monotonic() - start) / 60
+    budget_hooks = [h for h in runner.hooks if type(h).__name__ == 'TrainingTimeBudgetHook']
+    stopped_early = bool(budget_hooks and budget_hooks[0].stopped_early)
+    metrics = runner.test()
+
+    summary: Dict[str, object] = {f'coco/{k}': float(metrics[f'coco/{k}']) for k in METRICS if f'coco/{k}' in metrics}
+    summary.update(train_minutes=train_minutes, iters=int(runner.iter), planned_iters=int(cfg.train_cfg.max_iters),
+                   stopped_early=stopped_early, seed=seed, config=osp.basename(config))
+    model = runner.model
+    if error_analysis:
+        dataloader = runner.test_dataloader
+        stride = network_stride(model)
+        analysis = evaluate_error_analysis(collect_image_maps(model, dataloader), model.head.decoder,
+                                           cfg.test_evaluator, dataloader.dataset.metainfo, 2 * stride)
+        stats = analysis['detection']
+        summary['error_analysis'] = dict(
+            ap={v: m['AP'] for v, m in analysis['metrics'].items()}, precision=stats.precision, recall=stats.recall,
+            recall_by_height=stats.recall_by_height(), recall_by_visibility=stats.recall_by_visibility())
+    if num_grid_images:
+        summary['grid'] = draw_prediction_grid(model, runner.test_dataloader,
+                                               osp.join(work_dir, 'predictions_vs_ground_truth.png'),
+                                               num_grid_images)
+    with open(osp.join(work_dir, 'quickstart_summary.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+    print('\n'.join(format_summary(summary, work_dir)))
+    return summary
+
+
+def format_summary(summary: Dict[str, object], work_dir: str) -> List[str]:
+    """The block the quickstart prints at the end."""
+    lines = ['=' * 88]
+    if summary.get('stopped_early'):
+        lines += [
+            '!' * 88,
+            f"!! TRAINING WAS CUT SHORT by --max-minutes after {summary['iters']} of {summary['planned_iters']} "
+            'iterations.', '!! These numbers are below a full run and not comparable with docs/synthetic_results.md.',
+            '!' * 88
+        ]
+    lines.append(f"quickstart ({summary['config']}, seed {summary['seed']}): trained {summary['iters']} iterations in "
+                 f"{summary['train_minutes']:.1f} min")
+    lines.append('COCO keypoint metrics on the synthetic validation set (CocoMetric, flip test):')
+    lines.append('  ' + ''.join(f'{name:>9s}' for name in METRICS))
+    lines.append('  ' + ''.join(f"{summary.get(f'coco/{name}', float('nan')):9.3f}" for name in METRICS))
+    analysis = summary.get('error_analysis')
+    if analysis:
+        ap = analysis['ap']
+        lines.append(f"error analysis: AP {ap['model']:.3f}; with ground-truth tags {ap['oracle tags']:.3f} (grouping "
+                     f"removed); with ground-truth peaks {ap['oracle heatmaps']:.3f} (detection removed); both "
+                     f"{ap['both oracles']:.3f}; keypoint recall {analysis['recall']:.2f}, precision "
+                     f"{analysis['precision']:.2f}")
+    if summary.get('grid'):
+        lines.append(f"validation images, ground truth (left) vs prediction (right): {summary['grid']}")
+    lines.append(f'checkpoints, logs and predictions: {work_dir}')
+    lines.append('=' * 88)
+    return lines
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
+    """Command line of ``tools/quickstart.py``."""
+    import argparse
+
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(description='CPU quickstart: synthetic data -> train SWAHR -> COCO metrics.')
+    parser.add_argument('--config', default=DEFAULT_CONFIG)
+    parser.add_argument('--work-dir', default='work_dirs/quickstart')
+    parser.add_argument('--data-root', default='data/synthetic_coco')
+    parser.add_argument('--num-train', type=int, default=300)
+    parser.add_argument('--num-val', type=int, default=50)
+    parser.add_argument('--image-size', type=int, default=256)
+    parser.add_argument('--seed', type=int, default=0, help='data and training seed')
+    parser.add_argument('--iters', type=int, default=None,
+                        help='training iterations (default: the config\'s); 0 evaluates the untrained model')
+    parser.add_argument('--max-minutes', type=float, default=None,
+                        help='optional wall-clock training budget; a run it cuts short is flagged in the summary')
+    parser.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda if available)")
+    parser.add_argument('--num-grid-images', type=int, default=8)
+    parser.add_argument('--no-error-analysis', action='store_true')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None)
+    args = parser.parse_args(argv)
+    return run_quickstart(args.config, args.work_dir, args.data_root, args.num_train, args.num_val, args.image_size,
+                          args.seed, args.iters, args.max_minutes, args.device, args.num_grid_images,
+                          not args.no_error_analysis, args.cfg_options)

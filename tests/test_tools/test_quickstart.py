@@ -1,0 +1,44 @@
+"""The quickstart machinery on a tiny set (the full main job is the slow test): a fixed iteration schedule, the
+summary with metrics and error analysis, the prediction grid, and a time budget that is flagged when it cuts
+training short."""
+import json
+
+import cv2
+
+from swahr_mmpose.quickstart import format_summary, rescale_schedule, run_quickstart
+
+
+def test_quickstart_end_to_end_on_a_tiny_set(tmp_path, capsys):
+    summary = run_quickstart(work_dir=str(tmp_path / 'work'), data_root=str(tmp_path / 'data'), num_train=4,
+                             num_val=2, image_size=128, iters=2, num_grid_images=2,
+                             cfg_options={'train_dataloader.batch_size': 2, 'train_dataloader.num_workers': 0,
+                                          'train_dataloader.persistent_workers': False,
+                                          'val_dataloader.num_workers': 0,
+                                          'val_dataloader.persistent_workers': False})
+    assert summary['iters'] == 2 and summary['planned_iters'] == 2 and not summary['stopped_early']
+    assert set(summary['error_analysis']['ap']) == {'model', 'oracle tags', 'oracle heatmaps', 'both oracles'}
+    assert summary['error_analysis']['ap']['both oracles'] > 0.9
+    grid = cv2.imread(summary['grid'])
+    assert grid is not None and grid.shape[0] > 100 and grid.shape[1] > 2 * 128  # ground truth | prediction
+    saved = json.loads((tmp_path / 'work' / 'quickstart_summary.json').read_text())
+    assert saved['coco/AP'] == summary['coco/AP']
+    out = capsys.readouterr().out
+    assert 'error analysis: AP' in out and 'CUT SHORT' not in out
+    # a second run reuses the generated data
+    assert (tmp_path / 'data' / 'generator_args.json').is_file()
+
+
+def test_time_budget_cut_is_flagged():
+    summary = dict(stopped_early=True, iters=7, planned_iters=1200, config='c.py', seed=0, train_minutes=0.1)
+    text = '\n'.join(format_summary(summary, 'w'))
+    assert 'TRAINING WAS CUT SHORT by --max-minutes after 7 of 1200 iterations' in text
+
+
+def test_schedule_rescaling_keeps_its_shape():
+    from mmengine.config import Config
+
+    cfg = Config(dict(train_cfg=dict(max_iters=1200), param_scheduler=[
+        dict(type='LinearLR', begin=0, end=60), dict(type='PolyLR', begin=60, end=1200)]))
+    rescale_schedule(cfg, 600)
+    assert cfg.train_cfg.max_iters == 600
+    assert [(s['begin'], s['end']) for s in cfg.param_scheduler] == [(0, 30), (30, 600)]
