@@ -26,7 +26,8 @@ setup(
     # torch, torchvision and mmcv (with ops) are deliberately not listed: their
     # right build depends on the user's CUDA; tools/setup_env.sh installs them.
     install_requires=read_requirements('runtime'),
-    extras_require={'tests': read_requirements('tests')},
+    # deploy: ONNX export and ONNX Runtime inference (swahr_mmpose.deploy); not needed for training
+    extras_require={'tests': read_requirements('tests'), 'deploy': read_requirements('deploy')},
     license='Apache License 2.0',
     zip_safe=False,
 )

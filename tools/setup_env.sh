@@ -39,6 +39,7 @@ import mmcv.ops  # noqa: F401  compiled ops, not mmcv-lite
 import mmpose.models, mmpose.apis, mmpose.visualization  # noqa: F401
 import xtcocotools.mask  # noqa: F401  built against the installed NumPy
 import swahr_mmpose  # noqa: F401
+import onnx, onnxruntime  # noqa: F401  the deploy extra (ONNX export tests)
 PY
 }
 
@@ -127,9 +128,9 @@ if ! "$PY" -c "import chumpy" >/dev/null 2>&1; then
 fi
 
 # --- the OpenMMLab stack, test tools and this package ------------------------------------------------------------------
-log "installing mmengine / mmpose / mmdet / openmim and test tools"
+log "installing mmengine / mmpose / mmdet / openmim, test tools and the deploy extra (onnx, onnxruntime)"
 "${PIP[@]}" install -q "${find_links[@]}" -r "$REPO/requirements/runtime.txt" -r "$REPO/requirements/tests.txt" \
-  "$TORCH_SPEC" "$TORCHVISION_SPEC" "setuptools>=77.0.3,<81"
+  -r "$REPO/requirements/deploy.txt" "$TORCH_SPEC" "$TORCHVISION_SPEC" "setuptools>=77.0.3,<81"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$REPO"
 
 log "checking imports"
