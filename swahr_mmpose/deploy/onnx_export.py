@@ -271,10 +271,10 @@ def export_onnx(config,
         network = RawPoseNetwork(model)
         with_scale = getattr(model.head, 'with_scale', False)
         output_names = ['heatmaps_0', 'heatmaps_1', 'tags'] + (['scales_0', 'scales_1'] if with_scale else [])
-    network.eval()
+    dev = next(model.parameters()).device
+    network.to(dev).eval()
     side = metadata['test_resize']['input_size']
     height, width = example_size or (side, side + 64)
-    dev = next(model.parameters()).device
     example = torch.randint(0, 256, (1, 3, height, width), generator=torch.Generator().manual_seed(0)).float().to(dev)
     dynamic_axes = {'image': {0: 'batch', 2: 'height', 3: 'width'}}
     for name in output_names:
