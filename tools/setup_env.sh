@@ -40,6 +40,11 @@ import mmpose.models, mmpose.apis, mmpose.visualization  # noqa: F401
 import numpy as np, xtcocotools.mask as xm  # built against the installed NumPy, and its masks work under NumPy 2
 assert xm.decode(xm.frPyObjects([[0.0, 0.0, 6.0, 0.0, 6.0, 6.0, 0.0, 6.0]], 8, 8)).sum() > 0
 import swahr_mmpose  # noqa: F401
+import onnx, onnxruntime  # noqa: F401  the deploy extra (ONNX export tests)
+import os.path as osp
+from mim.utils import get_installed_path
+index = osp.join(get_installed_path('swahr_mmpose'), '.mim', 'model-index.yml')
+assert osp.isfile(index), f'mim cannot find {index}'
 PY
 }
 
@@ -152,10 +157,17 @@ if ! "$PY" -c "import chumpy" >/dev/null 2>&1; then
 fi
 
 # --- the OpenMMLab stack, test tools and this package ------------------------------------------------------------------
-log "installing mmengine / mmpose / mmdet / openmim and test tools"
+log "installing mmengine / mmpose / mmdet / openmim, test tools and the deploy extra (onnx, onnxruntime)"
 "${PIP[@]}" install -q "${find_links[@]}" -r "$REPO/requirements/runtime.txt" -r "$REPO/requirements/tests.txt" \
-  "$TORCH_SPEC" "$TORCHVISION_SPEC" "setuptools>=77.0.3,<81"
-"${PIP[@]}" install -q --no-deps --no-build-isolation -e "$REPO"
+  -r "$REPO/requirements/deploy.txt" "$TORCH_SPEC" "$TORCHVISION_SPEC" "setuptools>=77.0.3,<81"
+"${PIP[@]}" install -q --no-deps --no-build-isolation -e "$REPO"  # setup.py links swahr_mmpose/.mim to the checkout
+# mim (openmim 0.3.9) reads <distribution location>/swahr_mmpose/.mim, i.e. <site-packages>/swahr_mmpose, which an
+# editable (PEP 660) install does not create: link it to the checkout's package so `mim search/train/test
+# swahr_mmpose` work (imports are unchanged: both paths are the checkout's files). A wheel install copies instead.
+SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [[ -L "$SITE/swahr_mmpose" || ! -e "$SITE/swahr_mmpose" ]]; then
+  ln -sfn "$REPO/swahr_mmpose" "$SITE/swahr_mmpose"
+fi
 
 log "checking imports"
 check_stack

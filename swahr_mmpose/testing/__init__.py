@@ -1,6 +1,8 @@
-"""Inputs for tests, benchmarks and demos (as ``mmpose.testing``): synthetic decoder maps and tiny model configs.
+"""Inputs for tests, benchmarks and demos (as ``mmpose.testing``): synthetic decoder maps, images and tiny model
+configs.
 The reference oracles live in ``tests/oracles``."""
+from .images import make_images
 from .synthetic_ae_maps import SyntheticAEMaps, make_synthetic_ae_maps
 from .tiny_models import tiny_hrnet
 
-__all__ = ['SyntheticAEMaps', 'make_synthetic_ae_maps', 'tiny_hrnet']
+__all__ = ['SyntheticAEMaps', 'make_synthetic_ae_maps', 'make_images', 'tiny_hrnet']

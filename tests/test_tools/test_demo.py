@@ -138,10 +138,12 @@ def test_demo_writes_images_and_json(setup, extra):
     demo = load_demo()
     aug_scales = [float(v) for v in extra[1:]] or None
     out_dir = setup['root'] / ('out_ms' if extra else 'out_ss')
-    written = demo.main([
+    report = demo.run_demo(demo.parse_args([
         setup['config'], setup['ckpt_meta'], str(setup['images']),
         '--out-dir', str(out_dir), '--device', 'cpu', '--kpt-thr', '-1'
-    ] + extra)
+    ] + extra))
+    assert report.failed == []
+    written = report.written
     assert [osp.basename(p) for p in written] == ['landscape.json',
                                                   'portrait.json']
     for name, hw in (('landscape.jpg', (60, 90)), ('portrait.png', (90, 61))):
@@ -184,3 +186,55 @@ def test_missing_input_is_a_clear_error(setup):
     demo = load_demo()
     with pytest.raises(FileNotFoundError, match='input not found'):
         demo.list_images(str(setup['root'] / 'nope.jpg'))
+
+
+def test_unreadable_images_are_reported_and_skipped(setup, tmp_path, capsys):
+    demo = load_demo()
+    folder = tmp_path / 'mixed'
+    folder.mkdir()
+    for name in ('landscape.jpg', 'portrait.png'):
+        (folder / name).write_bytes((setup['images'] / name).read_bytes())
+    (folder / 'broken.jpg').write_bytes(b'\xff\xd8 not really a jpeg')
+    (folder / 'empty.png').write_bytes(b'')
+    out_dir = tmp_path / 'out'
+    code = demo.main([setup['config'], setup['ckpt_meta'], str(folder), '--out-dir', str(out_dir), '--device',
+                      'cpu'])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert sorted(p.name for p in (out_dir / 'predictions').iterdir()) == ['landscape.json', 'portrait.json']
+    assert 'broken.jpg: FAILED, skipped (ValueError: not a decodable image' in captured.err
+    assert 'empty.png: FAILED, skipped' in captured.err
+    assert '2 of 4 images failed: broken.jpg, empty.png' in captured.err
+    assert 'landscape.jpg: ' in captured.out and 'portrait.png: ' in captured.out
+
+
+def test_onnxruntime_backend_matches_pytorch_backend(setup, tmp_path):
+    pytest.importorskip('onnxruntime')
+    from swahr_mmpose.deploy.onnx_export import export_onnx
+
+    demo = load_demo()
+    onnx_path = str(tmp_path / 'tiny.onnx')
+    export_onnx(setup['config'], setup['ckpt_meta'], onnx_path, flip_test=True)  # the config tests with flip
+    outputs = {}
+    for backend, weights in (('pytorch', setup['ckpt_meta']), ('onnxruntime', onnx_path)):
+        out_dir = tmp_path / backend
+        assert demo.main([setup['config'], weights, str(setup['images']), '--out-dir', str(out_dir), '--device',
+                          'cpu', '--backend', backend, '--kpt-thr', '-1']) == 0
+        outputs[backend] = out_dir
+    for name in ('landscape', 'portrait'):
+        ref, ours = (json.loads((outputs[b] / 'predictions' / f'{name}.json').read_text())['instances']
+                     for b in ('pytorch', 'onnxruntime'))
+        assert len(ours) == len(ref) >= 1
+        for a, b in zip(ref, ours):
+            np.testing.assert_allclose(b['keypoints'], a['keypoints'], atol=1e-2, rtol=0)
+            np.testing.assert_allclose(b['keypoint_scores'], a['keypoint_scores'], atol=1e-4, rtol=0)
+        assert cv2.imread(str(outputs['onnxruntime'] / 'visualizations' /
+                              ('landscape.jpg' if name == 'landscape' else 'portrait.png'))) is not None
+
+
+def test_multiscale_needs_the_pytorch_backend(setup, tmp_path):
+    demo = load_demo()
+    args = demo.parse_args([setup['config'], 'x.onnx', str(setup['images']), '--backend', 'onnxruntime',
+                            '--aug-scales', '2.0'])
+    with pytest.raises(ValueError, match='needs --backend pytorch'):
+        demo.build_config(args)

@@ -87,7 +87,11 @@ def test_model_entry_schema(name):
     assert set(result['Metrics']) == expected
     for value in result['Metrics'].values():
         assert isinstance(value, numbers.Real) and 0 < value < 1
-    assert model['Weights'].startswith('PLACEHOLDER')
+    # No converted weights are published: the entry says where the official ones are and how to convert them.
+    source = model['Converted From']
+    assert source['Weights'].startswith('https://') and source['Code'].startswith('https://github.com/')
+    assert model['Weights'] == (f'not published yet: download the official checkpoint ({source["Weights"]}) and run '
+                                f'python tools/convert_swahr_checkpoint.py SRC DST --config {model["Config"]}')
 
 
 @pytest.mark.parametrize('name', sorted(MODELS))
