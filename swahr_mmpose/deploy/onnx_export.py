@@ -7,9 +7,10 @@ resize and the grouping, so that a runtime only resizes the image, runs the grap
   side = the config's input size, long side rounded up to a multiple of 64); H and W (and B) are dynamic;
 * the data preprocessor's normalisation (BGR -> RGB, ``(x - mean) / std``);
 * backbone + ``SWAHRHead.forward``, and with ``flip_test`` a second pass on the horizontally flipped image;
-* ``SWAHRHead.predict``'s aggregation: per pass the two levels' heatmaps averaged at level 1's size (1/2 input
-  res) and the level-0 tags resized to it, the flipped pass flipped back with its joints swapped by
-  ``flip_indices``; both passes resized (bilinear) to the input canvas, heatmaps averaged, tags concatenated;
+* ``SWAHRHead.predict``'s aggregation, traced from the head's own ``aggregate_passes``: per pass the two levels'
+  heatmaps averaged at level 1's size (1/2 input res) and the level-0 tags resized to it, the flipped pass flipped
+  back with its joints swapped by ``flip_indices``; both passes resized (bilinear) to the input canvas, heatmaps
+  averaged, tags concatenated;
 * outputs ``heatmaps`` (B, K, H, W) and ``tags`` (B, L*K, H, W) (L = 2 with flip, else 1), on the input canvas
   (input px), exactly what ``SWAHRHead.predict`` hands to ``decoder.batch_decode``.
 
@@ -31,7 +32,6 @@ import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 #: ``metadata_props`` key of the JSON the runtime reads.
@@ -42,11 +42,6 @@ DEFAULT_OPSET = 17
 OUTPUT_MODES = ('aggregated', 'raw')
 #: Dataset meta entries copied into the ONNX metadata (what decoding, drawing and JSON output need).
 DATASET_META_KEYS = ('dataset_name', 'num_keypoints', 'keypoint_id2name', 'flip_indices', 'skeleton_links')
-
-
-def _resize(maps: Tensor, size_hw, align_corners: bool) -> Tensor:
-    """Bilinear resize to (h, w) as ``mmpose.models.utils.tta.aggregate_heatmaps`` does it."""
-    return F.interpolate(maps, size=size_hw, mode='bilinear', align_corners=align_corners)
 
 
 class AggregatedPoseNetwork(nn.Module):
@@ -77,34 +72,20 @@ class AggregatedPoseNetwork(nn.Module):
             if flip_indices is None or len(flip_indices) != num_keypoints:
                 raise ValueError(f'flip_test needs flip_indices with {num_keypoints} entries (the dataset meta\'s '
                                  f'flip_indices), got {flip_indices!r}')
-            self.register_buffer('flip_indices', torch.as_tensor(list(flip_indices), dtype=torch.long), False)
+        self.flip_indices = list(flip_indices) if flip_test else None
         self.model = model
         self.flip_test = flip_test
         self.align_corners = align_corners
         self.normalizer = InputNormalizer.from_data_preprocessor(model.data_preprocessor) if normalize else None
 
-    def _average_levels(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
-        """One pass: (B, K, H/2, W/2) level-averaged heatmaps and the level-0 tags resized to that size."""
-        heatmaps, tags, _ = self.model.head.split_outputs(self.model._forward(inputs))
-        size = heatmaps[-1].shape[-2:]  # level 1 (1/2 input res); level 0 is half of it
-        resized = [_resize(h, size, self.align_corners) for h in heatmaps[:-1]] + [heatmaps[-1]]
-        # sum() starts at 0 and then divides, as aggregate_heatmaps
-        return sum(resized) / len(resized), _resize(tags, size, self.align_corners)
-
     def forward(self, image: Tensor) -> Tuple[Tensor, Tensor]:
         """(B, 3, H, W) canvas (BGR 0..255 with ``normalize``) -> heatmaps (B, K, H, W), tags (B, L*K, H, W)."""
         inputs = self.normalizer(image) if self.normalizer is not None else image
-        canvas = image.shape[-2:]
-        heatmaps, tags = self._average_levels(inputs)
-        pass_heatmaps, pass_tags = [heatmaps], [tags]
+        passes = [self.model.extract_feat(inputs)]
         if self.flip_test:
-            heatmaps, tags = self._average_levels(inputs.flip(-1))
-            # flip_heatmaps(..., shift_heatmap=False): mirror back and swap left/right joints
-            pass_heatmaps.append(heatmaps.flip(-1)[:, self.flip_indices])
-            pass_tags.append(tags.flip(-1)[:, self.flip_indices])
-        pass_heatmaps = [_resize(h, canvas, self.align_corners) for h in pass_heatmaps]
-        pass_tags = [_resize(t, canvas, self.align_corners) for t in pass_tags]
-        return sum(pass_heatmaps) / len(pass_heatmaps), torch.cat(pass_tags, dim=1)
+            passes.append(self.model.extract_feat(inputs.flip(-1)))
+        canvas = (image.shape[-1], image.shape[-2])
+        return self.model.head.aggregate_passes(passes, canvas, self.flip_indices, self.align_corners)
 
 
 class RawPoseNetwork(nn.Module):

@@ -302,17 +302,10 @@ class SWAHRHead(BaseHead):
             passes = per_scale_feats[i] if flip_test else [per_scale_feats[i]]
             if flip_test and len(passes) != 2:
                 raise ValueError('flip_test expects [feats, flipped feats] per scale.')
-            pass_heatmaps, pass_tags = [], []
-            for flipped, pass_feats in enumerate(passes):
-                heatmaps, level0_tags = self._average_levels(pass_feats, align_corners)
-                if flipped:  # undo the flip, swap left/right joints
-                    heatmaps = flip_heatmaps(heatmaps, flip_indices, shift_heatmap=False)
-                    level0_tags = flip_heatmaps(level0_tags, flip_indices, shift_heatmap=False)
-                pass_heatmaps.append(heatmaps)
-                pass_tags.append(level0_tags)
-            scale_heatmaps.append(aggregate_heatmaps(pass_heatmaps, canvas, align_corners, mode='average'))
+            heatmaps, scale_tags = self.aggregate_passes(passes, canvas, flip_indices, align_corners)
+            scale_heatmaps.append(heatmaps)
             if scales[i] == 1.0 or len(scales) == 1:
-                tags = aggregate_heatmaps(pass_tags, canvas, align_corners, mode='concat')
+                tags = scale_tags
         heatmaps = aggregate_heatmaps(scale_heatmaps, canvas, align_corners, mode='average')
 
         keypoints, keypoint_scores, instance_scores = self.decoder.batch_decode(heatmaps, tags)
@@ -324,6 +317,34 @@ class SWAHRHead(BaseHead):
             fields = [PixelData(heatmaps=hm, tags=tg) for hm, tg in zip(heatmaps.detach(), tags.detach())]
             return preds, fields
         return preds
+
+    def aggregate_passes(self,
+                         passes: Sequence[Sequence[Tensor]],
+                         canvas: Tuple[int, int],
+                         flip_indices: Optional[Sequence[int]] = None,
+                         align_corners: bool = False) -> Tuple[Tensor, Tensor]:
+        """One scale of the test-time aggregation (also traced into the ONNX export).
+
+        Args:
+            passes: backbone features of the image, and of the horizontally flipped image (flip test).
+            canvas: (w, h) of the input canvas, input px.
+            flip_indices: (K,) symmetric joint of each joint; needed for the flipped pass.
+            align_corners: of the bilinear resizes.
+
+        Returns:
+            heatmaps (B, K, h, w): the passes' level-averaged heatmaps resized to the canvas and averaged; tags
+            (B, L*K, h, w): the passes' level-0 tags resized to the canvas and concatenated (L = len(passes)).
+        """
+        pass_heatmaps, pass_tags = [], []
+        for flipped, pass_feats in enumerate(passes):
+            heatmaps, level0_tags = self._average_levels(pass_feats, align_corners)
+            if flipped:  # undo the flip, swap left/right joints
+                heatmaps = flip_heatmaps(heatmaps, flip_indices, shift_heatmap=False)
+                level0_tags = flip_heatmaps(level0_tags, flip_indices, shift_heatmap=False)
+            pass_heatmaps.append(heatmaps)
+            pass_tags.append(level0_tags)
+        return (aggregate_heatmaps(pass_heatmaps, canvas, align_corners, mode='average'),
+                aggregate_heatmaps(pass_tags, canvas, align_corners, mode='concat'))
 
     def _average_levels(self, feats: Sequence[Tensor], align_corners: bool) -> Tuple[Tensor, Tensor]:
         """Heatmaps of both levels averaged at level 1's size, and the level-0 tags resized to it (both (B, K, H_1,
