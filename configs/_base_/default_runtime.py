@@ -3,6 +3,12 @@ _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['swahr_mmpose'], allow_failed_imports=False)
 
+custom_hooks = [
+    dict(type='SyncBuffersHook'),  # MMPose's runtime: BN statistics averaged over ranks after each epoch
+    # Before the first iteration: the evaluators' annotation files are valid (CocoMetric reads its own copy).
+    dict(type='EvaluatorAnnotationCheckHook'),
+]
+
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     # Keep several checkpoints: a crash while writing the newest one never
