@@ -5,7 +5,9 @@ custom_imports = dict(imports=['swahr_mmpose'], allow_failed_imports=False)
 
 custom_hooks = [
     dict(type='SyncBuffersHook'),  # MMPose's runtime: BN statistics averaged over ranks after each epoch
-    # Before the first iteration: the evaluators' annotation files are valid (CocoMetric reads its own copy).
+    # Before the first iteration: data, codec, head and network agree; the evaluators' annotation files are valid
+    # (CocoMetric reads its own copy).
+    dict(type='ConsistencyCheckHook'),
     dict(type='EvaluatorAnnotationCheckHook'),
 ]
 

@@ -1,8 +1,14 @@
 """Hooks, registered in ``mmpose.registry.HOOKS``.
 
-Our runtime (``configs/_base_/default_runtime.py``) turns on ``EvaluatorAnnotationCheckHook``.
+Our runtime (``configs/_base_/default_runtime.py``) turns on ``ConsistencyCheckHook`` and
+``EvaluatorAnnotationCheckHook``; both run before the first iteration.
 """
 from .annotation_check import EvaluatorAnnotationCheckHook
+from .consistency_check import (ConfigConsistencyError, ConsistencyCheckHook, check_dataset_against_head,
+                                check_feature_stride, check_model_data_consistency)
 from .time_budget import TrainingTimeBudgetHook
 
-__all__ = ['TrainingTimeBudgetHook', 'EvaluatorAnnotationCheckHook']
+__all__ = [
+    'TrainingTimeBudgetHook', 'EvaluatorAnnotationCheckHook', 'ConsistencyCheckHook', 'ConfigConsistencyError',
+    'check_dataset_against_head', 'check_feature_stride', 'check_model_data_consistency'
+]
