@@ -9,6 +9,9 @@ custom_hooks = [
     # (CocoMetric reads its own copy).
     dict(type='ConsistencyCheckHook'),
     dict(type='EvaluatorAnnotationCheckHook'),
+    # A non-finite loss term (or one above 1e4; these models train at < 1) stops training on every rank, and no
+    # checkpoint of a diverged model is saved.
+    dict(type='DivergenceGuardHook', max_loss=1e4),
 ]
 
 default_hooks = dict(
