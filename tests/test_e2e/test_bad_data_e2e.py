@@ -21,6 +21,8 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(by_epoch=False, in
 randomness = dict(seed=0)
 '''
 
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
+
 
 @pytest.fixture(scope='module')
 def bad_coco(tiny_coco, tmp_path_factory):

@@ -10,6 +10,8 @@ codec['num_keypoints'] = 14
 model['head'].update(num_keypoints=14)
 '''
 
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
+
 
 def test_head_joints_vs_data_on_the_test_path(tiny_coco, tmp_path):
     """The issue's case on the test path (it was a bare IndexError in SWAHRHead.predict)."""

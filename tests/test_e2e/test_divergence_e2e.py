@@ -21,6 +21,8 @@ default_hooks = dict(logger=dict(interval=1),
 randomness = dict(seed=0)
 '''
 
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
+
 
 class _BreakWeightsBefore(Hook):
     """Set one conv of the head to NaN before a given iteration (1-based)."""
