@@ -77,3 +77,37 @@ def test_arguments_are_validated():
         DivergenceGuardHook(interval=0)
     with pytest.raises(ValueError, match='max_loss'):
         DivergenceGuardHook(max_loss=-1)
+
+
+def _two_rank_worker(rank, port, out_dir):
+    """One of two gloo processes: rank 1 alone has a NaN loss at the second checked iteration."""
+    import torch.distributed as dist
+
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=2)
+    hook = DivergenceGuardHook()
+    try:
+        hook.after_train_iter(runner(iteration=6), 6, outputs=outputs())  # finite on both ranks: no stop
+        hook.after_train_iter(runner(iteration=7), 7, outputs=outputs(loss_ae_push=math.nan) if rank else outputs())
+        result = 'no error'
+    except DivergenceError as error:
+        result = str(error)
+    finally:
+        dist.destroy_process_group()
+    (out_dir / f'rank{rank}.txt').write_text(result)
+
+
+def test_all_ranks_stop_together_and_name_the_rank(tmp_path):
+    """Without the all-reduce, rank 0 would go on into the next gradient all-reduce and wait there for ever."""
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    # fork: the children have everything imported already (spawn would import mmpose twice more)
+    mp.start_processes(_two_rank_worker, args=(port, tmp_path), nprocs=2, join=True, start_method='fork')
+    for rank in (0, 1):
+        message = (tmp_path / f'rank{rank}.txt').read_text()
+        assert message.startswith('Training diverged at iteration 8 (epoch 4, iteration 8 of the epoch): non-finite '
+                                  'loss rank 1: loss_ae_push=nan.'), (rank, message)
