@@ -11,7 +11,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from mmengine.config import Config
 
-from ..datasets.annotation_check import AnnotationReport, check_coco_keypoints, load_annotation_file
+from ..datasets.annotation_check import (AnnotationProblem, AnnotationReport, BadAnnotationError, check_coco_keypoints,
+                                         load_annotation_file)
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 EVALUATORS = {'val_evaluator': 'val_dataloader', 'test_evaluator': 'test_dataloader'}
@@ -79,13 +80,18 @@ def check_config_annotations(cfg: Config,
     """Check every annotation file of ``cfg`` (see the module docstring); image files only with ``check_images``."""
     results = []
     for source in annotation_sources(cfg):
-        report = check_coco_keypoints(
-            load_annotation_file(source.ann_file),
-            source.num_keypoints,
-            file=source.ann_file,
-            image_root=source.image_root,
-            check_images=check_images and source.image_root is not None,
-            num_threads=num_threads)
+        try:
+            report = check_coco_keypoints(
+                load_annotation_file(source.ann_file),
+                source.num_keypoints,
+                file=source.ann_file,
+                image_root=source.image_root,
+                check_images=check_images and source.image_root is not None,
+                num_threads=num_threads)
+        except (OSError, ValueError) as error:  # missing / unreadable / not JSON / not a COCO file
+            message = str(error) if isinstance(error, BadAnnotationError) else f'{type(error).__name__}: {error}'
+            report = AnnotationReport(source.ann_file, source.num_keypoints, problems=[
+                AnnotationProblem(source.ann_file, None, None, 'file', 'unreadable annotation file', message)])
         results.append((source, report))
     return results
 

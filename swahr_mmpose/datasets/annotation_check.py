@@ -65,6 +65,8 @@ class AnnotationProblem:
         return self.field in _IMAGE_FIELDS
 
     def __str__(self) -> str:
+        if self.field == 'file':
+            return f'{self.file}: {self.message}'
         where = f'image id {self.image_id}'
         if not self.image_level:
             where += f', annotation id {self.ann_id}' if self.ann_id is not None else \
@@ -499,10 +501,6 @@ class SkipSummary:
     ignored_kinds: Counter = field(default_factory=Counter)
     dropped_images: Dict[Any, str] = field(default_factory=dict)  # image id -> reason
     dropped_annotations: int = 0
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.ignored or self.dropped_images or self.dropped_annotations)
 
     def message(self) -> str:
         """``'skipped 3 annotations: 2 NaN/inf keypoints, 1 missing bbox; first: ...'`` (one log line)."""

@@ -82,3 +82,9 @@ def test_clean_data_passes_and_bad_data_is_listed(tmp_path, data_root, capsys):
     ann = data['annotations'][0]
     assert f"{val}: image id {ann['image_id']}, annotation id {ann['id']}, field 'keypoints': the key is missing" in out
     assert '2 annotation file(s) checked, 2 with problems.' in out
+
+
+def test_missing_file_is_reported_not_raised(tmp_path, capsys):
+    status, out = run_tool([config_for(tmp_path, tmp_path / 'nowhere')], capsys)
+    assert status == 1
+    assert f"{tmp_path / 'nowhere'}/annotations/person_keypoints_train.json: FileNotFoundError" in out
