@@ -48,6 +48,9 @@ def write_config(path: Path, base: str, body: str) -> Path:
 def run(cmd: List[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env['PYTHONUNBUFFERED'] = '1'
+    # One torch (OpenMP) thread, as the in-process runs (conftest.one_torch_thread): on the shared, oversubscribed
+    # 2-core machine two threads made a 3-iteration W48 run take 55-110 s instead of 8-12 s.
+    env.setdefault('OMP_NUM_THREADS', '1')
     proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=timeout,
                           env=env)
     assert proc.returncode == 0, (
