@@ -5,7 +5,7 @@
 _base_ = ['./swahr_hrnet_w48_coco.py']
 
 data_root = 'data/crowdpose/'
-crowdpose = dict(type='CrowdPoseDataset', data_root=data_root, data_prefix=dict(img='images/'))
+crowdpose = dict(type='CheckedCrowdPoseDataset', data_root=data_root, data_prefix=dict(img='images/'))
 
 codec = dict(_base_.codec, num_keypoints=14)
 train_pipeline = _base_.train_pipeline

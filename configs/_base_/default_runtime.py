@@ -3,6 +3,17 @@ _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['swahr_mmpose'], allow_failed_imports=False)
 
+custom_hooks = [
+    dict(type='SyncBuffersHook'),  # MMPose's runtime: BN statistics averaged over ranks after each epoch
+    # Before the first iteration: data, codec, head and network agree; the evaluators' annotation files are valid
+    # (CocoMetric reads its own copy).
+    dict(type='ConsistencyCheckHook'),
+    dict(type='EvaluatorAnnotationCheckHook'),
+    # A non-finite loss term (or one above 1e4; these models train at < 1) stops training on every rank, and no
+    # checkpoint of a diverged model is saved.
+    dict(type='DivergenceGuardHook', max_loss=1e4),
+]
+
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     # Keep several checkpoints: a crash while writing the newest one never

@@ -38,3 +38,19 @@ def run_mmpose_tool(name: str, argv: Optional[List[str]] = None) -> None:
         runpy.run_path(path, run_name='__main__')
     finally:
         sys.argv = old_argv
+    destroy_process_group()
+
+
+def destroy_process_group() -> None:
+    """Destroy the default process group, if a distributed launcher (``--launcher pytorch``) created one.
+
+    MMEngine 0.10.7 never destroys it. torch then destroys gloo's worker threads while the interpreter shuts down,
+    which can abort a process whose run succeeded ("terminate called without an active exception", SIGABRT, so
+    ``torch.distributed.run`` reports the job as failed; pytorch/pytorch#190489), and NCCL warns since torch 2.4.
+    Call it only after the run returned on this rank: after an exception, the other ranks may still be inside a
+    collective that a destroy would wait for.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +48,9 @@ def write_config(path: Path, base: str, body: str) -> Path:
 def run(cmd: List[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env['PYTHONUNBUFFERED'] = '1'
+    # One torch (OpenMP) thread, as the in-process runs (conftest.one_torch_thread): on the shared, oversubscribed
+    # 2-core machine two threads made a 3-iteration W48 run take 55-110 s instead of 8-12 s.
+    env.setdefault('OMP_NUM_THREADS', '1')
     proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=timeout,
                           env=env)
     assert proc.returncode == 0, (
@@ -56,3 +59,48 @@ def run(cmd: List[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedPr
 
 
 PYTHON = sys.executable
+
+
+def tiny_model_overrides(width: int = 8) -> str:
+    """Config text, to follow :func:`tiny_data_overrides` (it edits the ``model`` dict written there), that swaps the
+    backbone for ``swahr_mmpose.testing.tiny_hrnet(width)`` (same topology, a few thousand parameters) and gives the
+    head one BasicBlock: the whole model path at a fraction of the cost."""
+    from swahr_mmpose.testing import tiny_hrnet
+
+    return textwrap.dedent(f'''
+        model['backbone'] = dict(_delete_=True, **{tiny_hrnet(width)!r})
+        model['head'].update(in_channels={width}, num_basic_blocks=1)
+        ''')
+
+
+def build_runner(cfg_path: Path, work_dir: Path, options: Optional[dict] = None):
+    """MMEngine's Runner for a config file, in this process (as tools/train.py builds it, without a subprocess)."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    cfg = Config.fromfile(str(cfg_path))
+    if options:
+        cfg.merge_from_dict(options)
+    cfg.work_dir = str(work_dir)
+    # Runners of one process need distinct names: MMEngine's visualizer (and its scalars.json) is a named global.
+    cfg.experiment_name = f'{work_dir.name}_{id(cfg)}'
+    if cfg.get('visualizer'):
+        cfg.visualizer.name = cfg.experiment_name
+    return Runner.from_cfg(cfg)
+
+
+def log_text(work_dir: Path) -> str:
+    """The text of MMEngine's log file of a run (``work_dir/<timestamp>/<timestamp>.log``)."""
+    logs = sorted(work_dir.glob('*/*.log'))
+    assert logs, f'no log under {work_dir}'
+    return '\n'.join(p.read_text() for p in logs)
+
+
+def train_records(work_dir: Path) -> List[dict]:
+    """Per-iteration training records (losses) from MMEngine's scalars.json files of a work dir."""
+    import json
+
+    records = []
+    for path in sorted(work_dir.glob('*/vis_data/scalars.json')):
+        records += [json.loads(line) for line in path.read_text().splitlines()]
+    return [r for r in records if 'loss' in r]

@@ -1,6 +1,9 @@
 # COCO keypoints, bottom-up mode (one sample per image). Model configs fill in
 # the pipelines, which depend on the input size.
-dataset_type = 'CocoDataset'
+# CheckedCocoDataset = MMPose's CocoDataset that checks the annotation file when
+# it loads it (before the first iteration) and fails on a bad annotation; set
+# `bad_annotations='skip'` on a dataset to train with bad people masked instead.
+dataset_type = 'CheckedCocoDataset'
 data_mode = 'bottomup'
 data_root = 'data/coco/'
 

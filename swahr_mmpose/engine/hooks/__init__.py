@@ -1,4 +1,16 @@
-"""Hooks, registered in ``mmpose.registry.HOOKS``."""
+"""Hooks, registered in ``mmpose.registry.HOOKS``.
+
+Our runtime (``configs/_base_/default_runtime.py``) turns on the three checks: ``ConsistencyCheckHook`` and
+``EvaluatorAnnotationCheckHook`` before the first iteration, ``DivergenceGuardHook`` during training.
+"""
+from .annotation_check import EvaluatorAnnotationCheckHook
+from .consistency_check import (ConfigConsistencyError, ConsistencyCheckHook, check_dataset_against_head,
+                                check_feature_stride, check_model_data_consistency)
+from .divergence_guard import DivergenceError, DivergenceGuardHook
 from .time_budget import TrainingTimeBudgetHook
 
-__all__ = ['TrainingTimeBudgetHook']
+__all__ = [
+    'TrainingTimeBudgetHook', 'EvaluatorAnnotationCheckHook', 'ConsistencyCheckHook', 'ConfigConsistencyError',
+    'check_dataset_against_head', 'check_feature_stride', 'check_model_data_consistency', 'DivergenceGuardHook',
+    'DivergenceError'
+]

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Multi-GPU / multi-node testing, MMPose's tools/dist_test.sh conventions, through this repo's tools/test.py:
+#
+#   bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [tools/test.py options: --work-dir, --cfg-options, ...]
+#
+# Environment: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1), PORT (29500) as MMPose's; PYTHON picks the
+# interpreter (default `python`). torch.distributed.run is the successor of MMPose's torch.distributed.launch.
+CONFIG=$1
+CHECKPOINT=$2
+GPUS=$3
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+
+PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
+"${PYTHON:-python}" -m torch.distributed.run \
+    --nnodes="$NNODES" \
+    --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" \
+    --nproc_per_node="$GPUS" \
+    --master_port="$PORT" \
+    "$(dirname "$0")/test.py" \
+    "$CONFIG" \
+    "$CHECKPOINT" \
+    --launcher pytorch "${@:4}"
