@@ -73,6 +73,18 @@ def tiny_model_overrides(width: int = 8) -> str:
         ''')
 
 
+def epoch_based_overrides(max_epochs: int) -> str:
+    """Config text that turns the synthetic config's fixed-iteration schedule into MMEngine's epoch loop (tests of
+    epoch checkpoints and resuming): EpochBasedTrainLoop, the default sampler, a constant LR, epoch checkpoints."""
+    return textwrap.dedent(f'''
+        train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs={max_epochs}, val_interval=100)
+        train_dataloader['sampler'] = dict(type='DefaultSampler', shuffle=True)
+        param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
+        default_hooks = dict(logger=dict(interval=1), checkpoint=dict(by_epoch=True, interval=1, save_best=None))
+        log_processor = dict(by_epoch=True)
+        ''')
+
+
 def build_runner(cfg_path: Path, work_dir: Path, options: Optional[dict] = None):
     """MMEngine's Runner for a config file, in this process (as tools/train.py builds it, without a subprocess)."""
     from mmengine.config import Config

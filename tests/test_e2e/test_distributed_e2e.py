@@ -24,7 +24,8 @@ import textwrap
 import pytest
 import torch
 
-from e2e_helpers import PYTHON, REPO_ROOT, tiny_data_overrides, tiny_model_overrides, train_records, write_config
+from e2e_helpers import (PYTHON, REPO_ROOT, epoch_based_overrides, tiny_data_overrides, tiny_model_overrides,
+                         train_records, write_config)
 
 SITECUSTOMIZE = '''
 # Test harness for CPU DDP: MMEngine's pytorch launcher calls torch.cuda.set_device(LOCAL_RANK) unconditionally.
@@ -72,9 +73,7 @@ custom_imports = dict(imports=['swahr_mmpose', 'ddp_probe'], allow_failed_import
 custom_hooks = _base_.custom_hooks + [dict(type='DDPProbeHook')]
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
-train_cfg = dict(max_epochs=2, val_interval=100)  # validation: through dist_test.sh below
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
-randomness = dict(seed=0)
+randomness = dict(seed=0)  # validation: through dist_test.sh below
 '''
 
 
@@ -97,7 +96,8 @@ def harness(tiny_coco, tmp_path_factory):
     (tmp / 'sitecustomize.py').write_text(textwrap.dedent(SITECUSTOMIZE))
     (tmp / 'ddp_probe.py').write_text(textwrap.dedent(PROBE))
     cfg = write_config(tmp / 'cfg.py', 'swahr_hrnet_w32_synthetic.py',
-                       tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides() + RUN)
+                       tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides()
+                       + epoch_based_overrides(2) + RUN)
     env = dict(os.environ, PYTHON=PYTHON, PYTHONPATH=os.pathsep.join([str(tmp), str(REPO_ROOT)]),
                CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
     return tmp, cfg, env

@@ -7,11 +7,9 @@ run draws other augmentations (shown on the data loader alone, without training)
 import pytest
 import torch
 
-from e2e_helpers import build_runner, tiny_data_overrides, tiny_model_overrides, write_config
+from e2e_helpers import build_runner, epoch_based_overrides, tiny_data_overrides, tiny_model_overrides, write_config
 
 RUN = '''
-train_cfg = dict(val_interval=100)
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, save_best=None))
 randomness = dict(seed=0)
 '''
 WORKERS = {'train_dataloader.num_workers': 1, 'train_dataloader.persistent_workers': False}
@@ -23,7 +21,8 @@ pytestmark = pytest.mark.usefixtures('one_torch_thread')
 def cfg(one_torch_thread, tiny_coco, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('resume')
     return write_config(tmp / 'cfg.py', 'swahr_hrnet_w32_synthetic.py',
-                        tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides() + RUN)
+                        tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides()
+                        + epoch_based_overrides(2) + RUN)
 
 
 def train(cfg, work_dir, max_epochs, resume_from=None):

@@ -81,18 +81,18 @@ def test_installed_package_carries_its_mim_folder(mim_env, tmp_path):
 
 
 def test_mim_train_and_test_from_another_folder(mim_env, tmp_path):
-    """`mim train swahr_mmpose CONFIG_NAME` finds the config in the package's .mim folder; one epoch on two
+    """`mim train swahr_mmpose CONFIG_NAME` finds the config in the package's .mim folder; one iteration on two
     synthetic images, then `mim test` on its checkpoint (synthetic config: tiny HRNet, 128 px)."""
     from swahr_mmpose.datasets.synthetic import make_synthetic_coco
 
     make_synthetic_coco(str(tmp_path / 'data' / 'synthetic_coco'), num_train=2, num_val=2, image_size=(128, 128))
-    options = ['--cfg-options', 'train_cfg.max_epochs=1', 'train_dataloader.batch_size=2',
+    options = ['--cfg-options', 'train_cfg.max_iters=1', 'train_dataloader.batch_size=2',
                'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
                'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
                'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
                'default_hooks.checkpoint.save_best=None']
     mim(['train', 'swahr_mmpose', 'swahr_hrnet_w32_synthetic.py', '--work-dir', 'work'] + options, cwd=tmp_path)
-    checkpoint = tmp_path / 'work' / 'epoch_1.pth'
+    checkpoint = tmp_path / 'work' / 'iter_1.pth'
     assert checkpoint.is_file()
     out = mim(['test', 'swahr_mmpose', 'swahr_hrnet_w32_synthetic.py', '--checkpoint', str(checkpoint),
                '--work-dir', 'work_test'] + options, cwd=tmp_path)
