@@ -61,8 +61,12 @@ def _radius(r_px: float) -> int:
 
 
 # --------------------------------------------------------------------------------------------------- backgrounds
-def render_background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+def render_background(rng: np.random.Generator, width: int, height: int,
+                      clutter_count: Tuple[int, int] = (2, 11)) -> np.ndarray:
     """A random textured background: gradient + low-frequency noise (+ stripes) + clutter shapes + pixel noise.
+
+    Args:
+        clutter_count: inclusive (min, max) number of clutter shapes.
 
     Returns:
         uint8 (height, width, 3) BGR image.
@@ -87,7 +91,7 @@ def render_background(rng: np.random.Generator, width: int, height: int) -> np.n
 
     # Clutter: shapes of all kinds, including thick lines that look a bit like limbs (hard negatives).
     side = min(width, height)
-    for _ in range(int(rng.integers(2, 12))):
+    for _ in range(int(rng.integers(clutter_count[0], clutter_count[1] + 1))):
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
         kind = int(rng.integers(0, 4))
         thickness = -1 if rng.random() < 0.6 else int(rng.integers(1, 4))

@@ -46,6 +46,7 @@ class SceneConfig:
         crowd_height_range: crowd figure heights as fractions of the side.
         crowd_dilation: the crowd blob is the figures' pixels dilated by this fraction of their median height.
         lying_prob: probability that a person is rotated far from upright.
+        clutter_count: inclusive (min, max) number of clutter shapes in the background (some look like limbs).
         min_visible_area: persons / crowds with fewer visible pixels are not annotated.
         decimals: keypoint coordinates are rounded to this many decimals (before drawing and labelling).
         proportions: body segment lengths.
@@ -63,6 +64,7 @@ class SceneConfig:
     crowd_height_range: Tuple[float, float] = (0.08, 0.15)
     crowd_dilation: float = 0.25
     lying_prob: float = 0.08
+    clutter_count: Tuple[int, int] = (2, 11)
     min_visible_area: int = 4
     decimals: int = 2
     proportions: BodyProportions = field(default_factory=BodyProportions)
@@ -71,7 +73,7 @@ class SceneConfig:
         w, h = self.image_size
         if int(w) != w or int(h) != h or w < 16 or h < 16:
             raise ValueError(f'image_size must be two integers >= 16 (width, height), got {self.image_size}')
-        for name in ('people_per_image', 'tiny_count', 'crowd_count'):
+        for name in ('people_per_image', 'tiny_count', 'crowd_count', 'clutter_count'):
             lo, hi = getattr(self, name)
             if not (0 <= lo <= hi) or int(lo) != lo or int(hi) != hi:
                 raise ValueError(f'{name} must be integers 0 <= min <= max, got {(lo, hi)}')
@@ -157,7 +159,7 @@ def render_scene(rng: np.random.Generator, cfg: SceneConfig) -> Tuple[np.ndarray
     """
     width, height = (int(v) for v in cfg.image_size)
     side = min(width, height)
-    img = render_background(rng, width, height)
+    img = render_background(rng, width, height, cfg.clutter_count)
     owner = np.zeros((height, width), dtype=np.uint8)
     instances: List[Instance] = []
     p = cfg.proportions
