@@ -216,3 +216,20 @@ def test_full_width_head_shapes(num_keypoints, width):
     assert [tuple(h.shape) for h in out[:2]] == [(1, num_keypoints, 20, 20), (1, num_keypoints, 40, 40)]
     assert head.deconv_layers[0][0][0].weight.shape == (
         width + 2 * num_keypoints, width, 4, 4)
+
+
+def test_depthwise_scale_conv_equals_the_plain_convolution():
+    """The scale branch's channels-last depthwise conv (a CPU speed-up) computes the plain convolution."""
+    from swahr_mmpose.models.heads.swahr_head import DepthwiseConv2d
+
+    torch.manual_seed(0)
+    conv = DepthwiseConv2d(5, 5, 9, padding=4, groups=5)
+    plain = torch.nn.Conv2d(5, 5, 9, padding=4, groups=5)
+    plain.load_state_dict(conv.state_dict())
+    x = torch.randn(2, 5, 20, 24, requires_grad=True)
+    y = conv(x)
+    assert y.is_contiguous()
+    torch.testing.assert_close(y, plain(x), rtol=1e-5, atol=1e-6)
+    grad, = torch.autograd.grad(y.square().sum(), conv.weight)
+    grad_plain, = torch.autograd.grad(plain(x).square().sum(), plain.weight)
+    torch.testing.assert_close(grad, grad_plain, rtol=1e-4, atol=1e-5)

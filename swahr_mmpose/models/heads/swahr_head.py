@@ -30,13 +30,28 @@ NUM_LEVELS = 2
 TEST_CFG_KEYS = frozenset({'multiscale_test', 'flip_test', 'align_corners', 'output_heatmaps'})
 
 
+class DepthwiseConv2d(nn.Conv2d):
+    """``nn.Conv2d`` with ``groups == in_channels``, run in channels-last memory layout on the CPU.
+
+    PyTorch's CPU kernels for depthwise convolutions are slow in the default (contiguous) layout, mostly the weight
+    gradient: for the 9x9 scale branch on (16, 17, 64, 64) inputs, forward + backward took 56-85 ms against 22-26 ms
+    in channels-last (2-core CPU, 2 threads; far worse for contiguous under CPU contention). Same parameters and
+    math (results equal to float rounding); on other devices it is the plain convolution.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.device.type != 'cpu':
+            return super().forward(x)
+        return super().forward(x.contiguous(memory_format=torch.channels_last)).contiguous()
+
+
 def _scale_branch(in_channels: int, num_keypoints: int, kernel_size: int) -> nn.Sequential:
     """1x1 conv -> BN -> ReLU -> depthwise kxk conv; unbounded output."""
     return nn.Sequential(
         nn.Conv2d(in_channels, num_keypoints, 1),
         nn.BatchNorm2d(num_keypoints),
         nn.ReLU(inplace=True),
-        nn.Conv2d(num_keypoints, num_keypoints, kernel_size, padding=kernel_size // 2, groups=num_keypoints),
+        DepthwiseConv2d(num_keypoints, num_keypoints, kernel_size, padding=kernel_size // 2, groups=num_keypoints),
     )
 
 
