@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmpose.registry import KEYPOINT_CODECS
+from munkres import Munkres
 from scipy.optimize import linear_sum_assignment
 
 from swahr_mmpose.codecs import REFERENCE_KEYPOINT_ORDER, AEDecoder
@@ -327,6 +328,23 @@ def test_assignment_outcome_equals_munkres_on_random_costs():
             return [int(c) if c < groups and acceptable[r, c] else -1 for r, c in enumerate(col)]
 
         assert outcome(column) == outcome(expected), (distance, values)
+
+
+def test_munkres_assignment_equals_munkres_compute():
+    """munkres_assignment runs munkres' compiled kernel on the array (or its Python solver below the kernel's size
+    threshold) instead of Munkres().compute: same choice on tie-heavy costs of every shape, padded as the reference
+    pads them."""
+    rng = np.random.default_rng(1)
+    for trial in range(300):
+        rows, groups = rng.integers(1, 36, size=2) if trial % 3 else rng.integers(1, 5, size=2)
+        distance = np.abs(rng.normal(0, 1.5, size=(rows, groups)))
+        values = np.round(rng.uniform(0.1, 1.0, rows), 1)
+        cost = np.round(distance) * 100 - values[:, None]
+        padded = np.concatenate([cost, np.full((rows, max(0, rows - groups)), 1e10)], axis=1)
+        expected = np.full(rows, -1)
+        for row, col in Munkres().compute(padded):
+            expected[row] = min(col, groups)
+        np.testing.assert_array_equal(munkres_assignment(cost), expected, err_msg=f'{rows}x{groups}')
 
 
 # ---------------------------------------------------------------------------------------------------- fast parts
