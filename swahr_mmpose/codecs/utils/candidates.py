@@ -17,6 +17,7 @@ from typing import List, Tuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.lib.stride_tricks import sliding_window_view
 
 
 def _window_max(maps: torch.Tensor, kernel: int, dim: int, length: int) -> torch.Tensor:
@@ -91,15 +92,14 @@ def nms_peaks_above(maps: torch.Tensor, kernel: int, threshold: float) -> Tuple[
     if busy_g.numel() > SPARSE_NMS_MAX_BUSY * total_tiles:
         keep = nms_peak_mask(maps, kernel) & greater_than(maps, threshold)
         return keep.view(num, height * width).nonzero(as_tuple=True)
-    # Each busy tile with a halo of kernel // 2 px. Clamped indices replicate the border pixel, which lies in the
-    # same window, so the window max equals the one with -inf padding.
+    # Each busy tile with a halo of kernel // 2 px. Reads beyond a border replicate the border pixel, which lies in
+    # the same window, so the window max equals the one with -inf padding.
     halo = kernel // 2
+    busy_g, busy_r, busy_c = _interior_first(busy_g, busy_r, busy_c, height, width, halo)
     steps = torch.arange(NMS_TILE + 2 * halo, device=maps.device) - halo
     rows = busy_r[:, None] * NMS_TILE + steps
     cols = busy_c[:, None] * NMS_TILE + steps
-    row_start = ((busy_g * height)[:, None] + rows.clamp(0, height - 1)) * width
-    flat = row_start[:, :, None] + cols.clamp(0, width - 1)[:, None, :]
-    patches = maps.reshape(-1)[flat]  # (tiles, side, side); one flat index is much faster than three
+    patches = _gather_patches(maps, busy_g, rows, cols)
     inner = slice(halo, halo + NMS_TILE)
     pooled = _window_max(_window_max(patches, kernel, -1, NMS_TILE), kernel, -2, NMS_TILE)
     centre = patches[:, inner, inner]
@@ -109,6 +109,44 @@ def nms_peaks_above(maps: torch.Tensor, kernel: int, threshold: float) -> Tuple[
     pixel = rows[tile, halo + dy] * width + cols[tile, halo + dx]
     order = torch.sort(group * (height * width) + pixel).indices
     return group[order], pixel[order]
+
+
+def _gather_patches(maps: torch.Tensor, group: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """``maps[group, rows, cols]`` as (N, side, side) patches; rows / cols (N, side) are consecutive pixel indices
+    that may run past the borders (indices beyond a border read the border pixel). The patches inside the map must
+    come first (see :func:`_interior_first`).
+
+    Patches inside the map are copied from a strided window view (rows of contiguous values, no per-pixel index;
+    numpy's on the CPU, where it is several times faster than torch's indexing); the others (at the borders, few)
+    by clamped flat indices.
+    """
+    num, height, width = maps.shape
+    side = rows.shape[1]
+    inside = (rows[:, -1] < height) & (cols[:, -1] < width) & (rows[:, 0] >= 0) & (cols[:, 0] >= 0)
+    num_inner = int(inside.sum()) if height >= side and width >= side else 0
+    parts = []
+    if num_inner:
+        inner_group, top, left = group[:num_inner], rows[:num_inner, 0], cols[:num_inner, 0]
+        if maps.device.type == 'cpu':
+            windows = sliding_window_view(maps.numpy(), (side, side), axis=(1, 2))
+            parts.append(torch.from_numpy(windows[inner_group.numpy(), top.numpy(), left.numpy()]))
+        else:
+            parts.append(maps.unfold(1, side, 1).unfold(2, side, 1)[inner_group, top, left])
+    if num_inner < group.shape[0] or not parts:
+        row_start = ((group[num_inner:] * height)[:, None] + rows[num_inner:].clamp(0, height - 1)) * width
+        flat = row_start[:, :, None] + cols[num_inner:].clamp(0, width - 1)[:, None, :]
+        parts.append(maps.reshape(-1)[flat])  # one flat index is much faster than three
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+def _interior_first(group: torch.Tensor, tile_row: torch.Tensor, tile_col: torch.Tensor, height: int, width: int,
+                    halo: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Reorder tiles so that those whose patch (tile plus halo) lies inside the map come first."""
+    bottom = (tile_row + 1) * NMS_TILE + halo
+    right = (tile_col + 1) * NMS_TILE + halo
+    border = (tile_row * NMS_TILE < halo) | (tile_col * NMS_TILE < halo) | (bottom > height) | (right > width)
+    order = torch.sort(border.to(torch.uint8), stable=True).indices
+    return group[order], tile_row[order], tile_col[order]
 
 
 @dataclass
