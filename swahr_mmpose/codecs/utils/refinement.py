@@ -37,7 +37,7 @@ Maps are torch CPU tensors for the full-map reductions (torch reduces much faste
 pairs is numpy, shared zero-copy with them.
 """
 from dataclasses import dataclass
-from typing import Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -150,30 +150,38 @@ def _score_bounds(tile_max: np.ndarray, low: np.ndarray, high: np.ndarray,
     return tile_max - least, tile_max - largest, least, least == largest
 
 
-def _pool_tiles(maps: torch.Tensor, block: int, reduce: str) -> torch.Tensor:
-    """(N, H, W) -> (N, ceil(H/block), ceil(W/block)) max or min over ``block x block`` tiles; tiles at the right and
-    bottom borders cover only the real pixels (no padded copy of the maps).
+def _pool_tiles(maps: torch.Tensor, block: int, reductions: Sequence[str]) -> List[torch.Tensor]:
+    """(N, H, W) -> one (N, ceil(H/block), ceil(W/block)) tensor per reduction ('max' or 'min') over
+    ``block x block`` tiles; tiles at the right and bottom borders cover only the real pixels (no padded copy).
 
-    Rows first, one reduction over whole contiguous rows (fast); the short runs along x then on ``block`` times less
-    data.
+    Rows first, one reduction over whole contiguous rows (the bulk of the work); the short runs along x then on
+    ``block`` times less data. With several reductions, one map at a time, so that the second finds it in cache
+    (about twice as fast).
     """
     num, height, width = maps.shape
-    rows = -(-height // block) * block
-    op = torch.amax if reduce == 'max' else torch.amin
-    full_rows = height // block * block
-    parts = []
+    ops = [torch.amax if reduce == 'max' else torch.amin for reduce in reductions]
+    full_rows, tile_rows = height // block, -(-height // block)
+    by_rows = [maps.new_empty((num, tile_rows, width)) for _ in ops]
     if full_rows:
-        parts.append(op(maps[:, :full_rows].view(num, full_rows // block, block, width), dim=2))
-    if full_rows < height:
-        parts.append(op(maps[:, full_rows:], dim=1, keepdim=True))
-    by_rows = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)  # (N, ceil(H/block), W)
-    full_cols = width // block * block
-    parts = []
-    if full_cols:
-        parts.append(op(by_rows[:, :, :full_cols].reshape(num, rows // block, full_cols // block, block), dim=3))
-    if full_cols < width:
-        parts.append(op(by_rows[:, :, full_cols:], dim=2, keepdim=True))
-    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)
+        chunks = range(num) if len(ops) > 1 else [slice(None)]
+        for chunk in chunks:
+            rows = maps[chunk, :full_rows * block].unflatten(-2, (full_rows, block))
+            for op, out in zip(ops, by_rows):
+                op(rows, dim=-2, out=out[chunk, :full_rows])
+    if full_rows < tile_rows:
+        for op, out in zip(ops, by_rows):
+            out[:, -1] = op(maps[:, full_rows * block:], dim=1)
+    full_cols, tile_cols = width // block, -(-width // block)
+    if full_cols == tile_cols:
+        return [op(rows.view(num, tile_rows, full_cols, block), dim=3) for op, rows in zip(ops, by_rows)]
+    pooled = []
+    for op, rows in zip(ops, by_rows):
+        tiles = rows.new_empty((num, tile_rows, tile_cols))
+        if full_cols:
+            tiles[:, :, :-1] = op(rows[:, :, :full_cols * block].unflatten(-1, (full_cols, block)), dim=3)
+        tiles[:, :, -1] = op(rows[:, :, full_cols * block:], dim=2)
+        pooled.append(tiles)
+    return pooled
 
 
 @dataclass
@@ -200,10 +208,10 @@ class _TileStats:
     def build(cls, heat: torch.Tensor, tags: torch.Tensor, block: int, factor: int) -> '_TileStats':
         """heat (U, H, W), tags (L, U, H, W), float32 CPU tensors."""
         num_tags, num, height, width = tags.shape
-        fine_max = _pool_tiles(heat, block, 'max').numpy()
-        planes = tags.reshape(num_tags * num, height, width)
-        fine_low = _pool_tiles(planes, block, 'min').numpy().reshape(num_tags, num, *fine_max.shape[1:])
-        fine_high = _pool_tiles(planes, block, 'max').numpy().reshape(num_tags, num, *fine_max.shape[1:])
+        fine_max = _pool_tiles(heat, block, ('max', ))[0].numpy()
+        low, high = _pool_tiles(tags.reshape(num_tags * num, height, width), block, ('min', 'max'))
+        fine_low = low.numpy().reshape(num_tags, num, *fine_max.shape[1:])
+        fine_high = high.numpy().reshape(num_tags, num, *fine_max.shape[1:])
         fine_rows, fine_cols = fine_max.shape[1:]
         coarse_rows, coarse_cols = -(-fine_rows // factor), -(-fine_cols // factor)
         pad = ((0, coarse_rows * factor - fine_rows), (0, coarse_cols * factor - fine_cols))
@@ -417,18 +425,25 @@ def search_refine_pixels(heatmaps: torch.Tensor,
     pair, coarse, sub, upper, least = pair[keep], coarse[keep], sub[keep], upper[keep], least[keep]
 
     # 4. exact best of each surviving fine tile: its bound when the rounded distance is constant, else from its
-    # pixels, best first (each pair's most promising tile, then the others that can still hold the maximum)
+    # pixels. Best first: each pair's tiles by decreasing upper bound, in rounds of doubling size, each round
+    # raising the lower bound that prunes the rest (the pruned ones are a suffix of each pair's order)
     tile_best = upper.copy()
     tile_first = np.full(pair.size, -1, np.int64)
-    pending = np.flatnonzero(np.isnan(least))
-    for _ in range(2):
-        pending = pending[upper[pending] >= search.best_lower[pair[pending]]]
-        if not pending.size:
+    scored = np.flatnonzero(np.isnan(least))
+    scored = scored[np.lexsort((-upper[scored], pair[scored]))]
+    starts = np.flatnonzero(np.r_[True, pair[scored][1:] != pair[scored][:-1]])
+    rank = np.arange(scored.size) - np.repeat(starts, np.diff(np.r_[starts, scored.size]))
+    done, size = 0, 1
+    while scored.size:
+        keep = upper[scored] >= search.best_lower[pair[scored]]
+        scored, rank = scored[keep], rank[keep]
+        batch = np.sort(scored[rank < done + size])
+        if not batch.size:
             break
-        batch = pending[_top_per_pair(pair[pending], upper[pending])] if _ == 0 else pending
-        batch.sort()
         tile_best[batch], tile_first[batch] = search.score_tiles(pair[batch], coarse[batch], sub[batch])
-        pending = np.setdiff1d(pending, batch, assume_unique=True)
+        keep = rank >= done + size
+        scored, rank = scored[keep], rank[keep]
+        done, size = done + size, 2 * size
     unscored = np.isnan(least) & (tile_first < 0)
     tile_best[unscored] = -np.inf  # pruned: cannot hold the maximum
 
