@@ -363,8 +363,9 @@ def has_relevant_near_tie(cost: np.ndarray, column_of_row: np.ndarray, acceptabl
     column[:num_rows] = column_of_row
     unmatched_rows = np.nonzero(column_of_row >= num_groups)[0]
     column[unmatched_rows] = num_groups + np.arange(unmatched_rows.size)
-    free_columns = np.setdiff1d(np.arange(num_groups), column_of_row[column_of_row < num_groups])
-    column[num_rows:] = free_columns
+    taken = np.zeros(num_groups, dtype=bool)
+    taken[column_of_row[column_of_row < num_groups]] = True
+    column[num_rows:] = np.flatnonzero(~taken)  # the groups left free
     # Exchange graph: edge i -> k = "row i takes row k's column"; following a cycle moves every row on it.
     own_cost = square[np.arange(size), column]
     exchange = square[:, column] - own_cost[:, None]
