@@ -102,9 +102,11 @@ def nms_peaks_above(maps: torch.Tensor, kernel: int, threshold: float) -> Tuple[
     patches = _gather_patches(maps, busy_g, rows, cols)
     inner = slice(halo, halo + NMS_TILE)
     pooled = _window_max(_window_max(patches, kernel, -1, NMS_TILE), kernel, -2, NMS_TILE)
-    centre = patches[:, inner, inner]
-    inside = (rows[:, inner] < height)[:, :, None] & (cols[:, inner] < width)[:, None, :]
-    tile, dy, dx = ((centre == pooled) & greater_than(centre, threshold) & inside).nonzero(as_tuple=True)
+    # a peak equals its pooled value, so the threshold is tested on the (contiguous) pooled values
+    keep = (patches[:, inner, inner] == pooled) & greater_than(pooled, threshold)
+    if height % NMS_TILE or width % NMS_TILE:  # pixels of the last tiles beyond the map
+        keep &= (rows[:, inner] < height)[:, :, None] & (cols[:, inner] < width)[:, None, :]
+    tile, dy, dx = keep.nonzero(as_tuple=True)
     group = busy_g[tile]
     pixel = rows[tile, halo + dy] * width + cols[tile, halo + dx]
     order = torch.sort(group * (height * width) + pixel).indices
