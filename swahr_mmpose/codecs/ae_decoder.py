@@ -25,7 +25,7 @@ import torch
 from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
 
-from .utils.candidates import Candidates, select_candidates
+from .utils.candidates import NMS_TILE, Candidates, select_candidates
 from .utils.refinement import person_tags_at_joints, quarter_offset_signs, search_refine_pixels
 from .utils.tag_grouping import GroupedPeople, GroupingOptions, JointCandidates, group_by_tags
 
@@ -268,14 +268,16 @@ class AEDecoder(BaseKeypointCodec):
         keypoint_scores = people.value.copy()
         keypoints = np.stack([kpt_x, kpt_y], axis=-1).astype(np.float32)
         if self.refine:
-            self._refine(heatmaps, tags, keypoints, keypoint_scores, detected)
+            # the NMS's tile max of the heatmaps, when refinement tiles have the same size
+            tile_max = candidates.heat_tile_max[image] if self.refine_block_size == NMS_TILE else None
+            self._refine(heatmaps, tags, keypoints, keypoint_scores, detected, tile_max)
         return keypoints, keypoint_scores, instance_scores
 
-    def _refine(self, heatmaps: torch.Tensor, tags: torch.Tensor, keypoints: np.ndarray,
-                keypoint_scores: np.ndarray, detected: np.ndarray) -> None:
+    def _refine(self, heatmaps: torch.Tensor, tags: torch.Tensor, keypoints: np.ndarray, keypoint_scores: np.ndarray,
+                detected: np.ndarray, heat_tile_max: Optional[np.ndarray]) -> None:
         """Fill missing joints in place (keypoints (N, K, 2) float32, keypoint_scores (N, K)).
 
-        heatmaps (K, H, W), tags (L, K, H, W): CPU tensors.
+        heatmaps (K, H, W), tags (L, K, H, W): CPU tensors; heat_tile_max: see :func:`search_refine_pixels`.
         """
         height, width = heatmaps.shape[-2:]
         heat = heatmaps.numpy()
@@ -287,7 +289,7 @@ class AEDecoder(BaseKeypointCodec):
         if person.size == 0:
             return
         best_x, best_y = search_refine_pixels(heatmaps, tags, joint, person_tags[person],
-                                              block=self.refine_block_size)
+                                              block=self.refine_block_size, heat_tile_max=heat_tile_max)
         value = heat[joint, best_y, best_x]
         sign_x, sign_y = quarter_offset_signs(heat, joint, best_x, best_y)
         fill = value > 0

@@ -12,7 +12,7 @@ Tie order: the reference uses ``torch.topk``, whose order among exactly equal va
 are ordered by flat pixel index (row-major, lower first), so results never depend on the device or torch version.
 """
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -65,29 +65,56 @@ NMS_TILE = 8
 SPARSE_NMS_MAX_BUSY = 0.25
 
 
-def _tile_max(maps: torch.Tensor, tile: int) -> torch.Tensor:
-    """(G, H, W) -> (G, ceil(H/tile), ceil(W/tile)) max over non-overlapping tiles (-inf beyond the borders)."""
-    height, width = maps.shape[-2:]
-    pad_h, pad_w = -height % tile, -width % tile
-    if pad_h or pad_w:
-        maps = F.pad(maps, (0, pad_w, 0, pad_h), value=float('-inf'))
+def pool_tiles(maps: torch.Tensor, tile: int, reductions: Sequence[str] = ('max', )) -> List[torch.Tensor]:
+    """(N, H, W) -> one (N, ceil(H/tile), ceil(W/tile)) tensor per reduction ('max' or 'min') over ``tile x tile``
+    tiles; tiles at the right and bottom borders cover only the real pixels (no padded copy of the maps).
+
+    Rows first, one reduction over whole contiguous rows (the bulk of the work); the short runs along x then on
+    ``tile`` times less data. With several reductions, one map at a time, so that the second finds it in cache
+    (about twice as fast as two passes over all maps).
+    """
     num, height, width = maps.shape
-    # rows first, one reduction over whole contiguous rows; then the short runs along x on less data
-    row_max = maps.reshape(num, height // tile, tile, width).amax(dim=2)
-    return row_max.view(num, height // tile, width // tile, tile).amax(dim=3)
+    ops = [torch.amax if reduce == 'max' else torch.amin for reduce in reductions]
+    full_rows, tile_rows = height // tile, -(-height // tile)
+    by_rows = [maps.new_empty((num, tile_rows, width)) for _ in ops]
+    if full_rows:
+        chunks = range(num) if len(ops) > 1 else [slice(None)]
+        for chunk in chunks:
+            rows = maps[chunk, :full_rows * tile].unflatten(-2, (full_rows, tile))
+            for op, out in zip(ops, by_rows):
+                op(rows, dim=-2, out=out[chunk, :full_rows])
+    if full_rows < tile_rows:
+        for op, out in zip(ops, by_rows):
+            out[:, -1] = op(maps[:, full_rows * tile:], dim=1)
+    full_cols, tile_cols = width // tile, -(-width // tile)
+    if full_cols == tile_cols:
+        return [op(rows.view(num, tile_rows, full_cols, tile), dim=3) for op, rows in zip(ops, by_rows)]
+    pooled = []
+    for op, rows in zip(ops, by_rows):
+        tiles = rows.new_empty((num, tile_rows, tile_cols))
+        if full_cols:
+            tiles[:, :, :-1] = op(rows[:, :, :full_cols * tile].unflatten(-1, (full_cols, tile)), dim=3)
+        tiles[:, :, -1] = op(rows[:, :, full_cols * tile:], dim=2)
+        pooled.append(tiles)
+    return pooled
 
 
-def nms_peaks_above(maps: torch.Tensor, kernel: int, threshold: float) -> Tuple[torch.Tensor, torch.Tensor]:
+def nms_peaks_above(maps: torch.Tensor, kernel: int, threshold: float,
+                    tile_max: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
     """Pixels that equal the max of their ``kernel x kernel`` window and exceed ``threshold``.
 
     Args:
         maps: (G, H, W).
+        tile_max: (G, ceil(H / NMS_TILE), ceil(W / NMS_TILE)) max of each ``NMS_TILE`` px tile of the maps
+            (computed when not given).
 
     Returns:
         group, pixel: (C,) int64 map index and flat pixel index ``y * W + x``, sorted by (group, pixel).
     """
     num, height, width = maps.shape
-    busy_g, busy_r, busy_c = greater_than(_tile_max(maps, NMS_TILE), threshold).nonzero(as_tuple=True)
+    if tile_max is None:
+        tile_max = pool_tiles(maps, NMS_TILE)[0]
+    busy_g, busy_r, busy_c = greater_than(tile_max, threshold).nonzero(as_tuple=True)
     total_tiles = num * -(-height // NMS_TILE) * -(-width // NMS_TILE)
     if busy_g.numel() > SPARSE_NMS_MAX_BUSY * total_tiles:
         keep = nms_peak_mask(maps, kernel) & greater_than(maps, threshold)
@@ -161,6 +188,8 @@ class Candidates:
         x, y: (C,) int64 pixel column / row at the decoding resolution.
         value: (C,) float32 heatmap value.
         tag: (C, D) float32 tag vector at the pixel.
+        heat_tile_max: (B, K, ceil(H / NMS_TILE), ceil(W / NMS_TILE)) float32 max of each ``NMS_TILE`` px heatmap
+            tile (the sparse NMS computes it; refinement reuses it).
     """
 
     image: np.ndarray
@@ -169,6 +198,7 @@ class Candidates:
     y: np.ndarray
     value: np.ndarray
     tag: np.ndarray
+    heat_tile_max: np.ndarray
 
     def per_joint(self, image: int, num_joints: int) -> List[slice]:
         """Slices into the arrays, one per joint of ``image`` (empty slices for joints with no candidate)."""
@@ -194,7 +224,9 @@ def select_candidates(heatmaps: torch.Tensor, tags: torch.Tensor, nms_kernel: in
     """
     b, k, h, w = heatmaps.shape
     tag_dim = tags.shape[1] // k
-    group, pixel = nms_peaks_above(heatmaps.reshape(b * k, h, w), nms_kernel, keypoint_thr)
+    maps = heatmaps.reshape(b * k, h, w)
+    tile_max = pool_tiles(maps, NMS_TILE)[0]
+    group, pixel = nms_peaks_above(maps, nms_kernel, keypoint_thr, tile_max)
     values = heatmaps.reshape(-1)[group * (h * w) + pixel]
 
     if group.numel():
@@ -217,7 +249,8 @@ def select_candidates(heatmaps: torch.Tensor, tags: torch.Tensor, nms_kernel: in
         x=(pixel % w).cpu().numpy(),
         y=(pixel // w).cpu().numpy(),
         value=values.cpu().numpy(),
-        tag=tag_vectors.cpu().numpy())
+        tag=tag_vectors.cpu().numpy(),
+        heat_tile_max=tile_max.view(b, k, *tile_max.shape[-2:]).cpu().numpy())
 
 
 def _sort_within_groups(group: torch.Tensor, values: torch.Tensor) -> torch.Tensor:

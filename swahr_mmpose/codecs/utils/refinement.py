@@ -37,12 +37,13 @@ Maps are torch CPU tensors for the full-map reductions (torch reduces much faste
 pairs is numpy, shared zero-copy with them.
 """
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .candidates import pool_tiles
 from .tag_grouping import mean_of_lists
 
 
@@ -150,40 +151,6 @@ def _score_bounds(tile_max: np.ndarray, low: np.ndarray, high: np.ndarray,
     return tile_max - least, tile_max - largest, least, least == largest
 
 
-def _pool_tiles(maps: torch.Tensor, block: int, reductions: Sequence[str]) -> List[torch.Tensor]:
-    """(N, H, W) -> one (N, ceil(H/block), ceil(W/block)) tensor per reduction ('max' or 'min') over
-    ``block x block`` tiles; tiles at the right and bottom borders cover only the real pixels (no padded copy).
-
-    Rows first, one reduction over whole contiguous rows (the bulk of the work); the short runs along x then on
-    ``block`` times less data. With several reductions, one map at a time, so that the second finds it in cache
-    (about twice as fast).
-    """
-    num, height, width = maps.shape
-    ops = [torch.amax if reduce == 'max' else torch.amin for reduce in reductions]
-    full_rows, tile_rows = height // block, -(-height // block)
-    by_rows = [maps.new_empty((num, tile_rows, width)) for _ in ops]
-    if full_rows:
-        chunks = range(num) if len(ops) > 1 else [slice(None)]
-        for chunk in chunks:
-            rows = maps[chunk, :full_rows * block].unflatten(-2, (full_rows, block))
-            for op, out in zip(ops, by_rows):
-                op(rows, dim=-2, out=out[chunk, :full_rows])
-    if full_rows < tile_rows:
-        for op, out in zip(ops, by_rows):
-            out[:, -1] = op(maps[:, full_rows * block:], dim=1)
-    full_cols, tile_cols = width // block, -(-width // block)
-    if full_cols == tile_cols:
-        return [op(rows.view(num, tile_rows, full_cols, block), dim=3) for op, rows in zip(ops, by_rows)]
-    pooled = []
-    for op, rows in zip(ops, by_rows):
-        tiles = rows.new_empty((num, tile_rows, tile_cols))
-        if full_cols:
-            tiles[:, :, :-1] = op(rows[:, :, :full_cols * block].unflatten(-1, (full_cols, block)), dim=3)
-        tiles[:, :, -1] = op(rows[:, :, full_cols * block:], dim=2)
-        pooled.append(tiles)
-    return pooled
-
-
 @dataclass
 class _TileStats:
     """Per-tile statistics of U joint maps: fine tiles (``block`` px) grouped into coarse tiles of
@@ -205,11 +172,13 @@ class _TileStats:
     fine_high: np.ndarray
 
     @classmethod
-    def build(cls, heat: torch.Tensor, tags: torch.Tensor, block: int, factor: int) -> '_TileStats':
-        """heat (U, H, W), tags (L, U, H, W), float32 CPU tensors."""
+    def build(cls, heat: torch.Tensor, tags: torch.Tensor, block: int, factor: int,
+              heat_tile_max: Optional[np.ndarray] = None) -> '_TileStats':
+        """heat (U, H, W), tags (L, U, H, W), float32 CPU tensors; heat_tile_max: the heat's ``block`` px tile max
+        (U, ceil(H/block), ceil(W/block)) if already known."""
         num_tags, num, height, width = tags.shape
-        fine_max = _pool_tiles(heat, block, ('max', ))[0].numpy()
-        low, high = _pool_tiles(tags.reshape(num_tags * num, height, width), block, ('min', 'max'))
+        fine_max = pool_tiles(heat, block)[0].numpy() if heat_tile_max is None else heat_tile_max
+        low, high = pool_tiles(tags.reshape(num_tags * num, height, width), block, ('min', 'max'))
         fine_low = low.numpy().reshape(num_tags, num, *fine_max.shape[1:])
         fine_high = high.numpy().reshape(num_tags, num, *fine_max.shape[1:])
         fine_rows, fine_cols = fine_max.shape[1:]
@@ -243,15 +212,16 @@ class _Search:
     bounds. Entries (pair, coarse tile[, fine tile]) are kept sorted by pair."""
 
     def __init__(self, heatmaps: torch.Tensor, tags: torch.Tensor, joint: np.ndarray, person_tag: np.ndarray,
-                 block: int, coarse_factor: int, chunk_elements: int) -> None:
+                 block: int, coarse_factor: int, chunk_elements: int, heat_tile_max: Optional[np.ndarray]) -> None:
         self.num_tags, num_joints, self.height, self.width = tags.shape
         self.joint = joint
         used, self.local_joint = np.unique(joint, return_inverse=True)
         if 2 * used.size <= num_joints:  # statistics only for the joints some pair needs (if few)
             index = torch.from_numpy(used)
-            self.stats = _TileStats.build(heatmaps[index], tags[:, index], block, coarse_factor)
+            self.stats = _TileStats.build(heatmaps[index], tags[:, index], block, coarse_factor,
+                                          None if heat_tile_max is None else heat_tile_max[used])
         else:  # copying most joints costs about as much as computing the statistics of all
-            self.stats = _TileStats.build(heatmaps, tags, block, coarse_factor)
+            self.stats = _TileStats.build(heatmaps, tags, block, coarse_factor, heat_tile_max)
             self.local_joint = joint
         self.person_tag = np.ascontiguousarray(person_tag, dtype=np.float32)
         heat, tag_planes = heatmaps.numpy(), tags.numpy()
@@ -406,7 +376,8 @@ def search_refine_pixels(heatmaps: torch.Tensor,
                          person_tag: np.ndarray,
                          block: int = 8,
                          coarse_factor: int = 4,
-                         chunk_elements: int = 1 << 20) -> Tuple[np.ndarray, np.ndarray]:
+                         chunk_elements: int = 1 << 20,
+                         heat_tile_max: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
     """For each (joint, person tag) pair, the first pixel (row-major) maximising
     ``heat_j - round(||tag_j - person_tag||)`` (see the module docstring).
 
@@ -418,6 +389,8 @@ def search_refine_pixels(heatmaps: torch.Tensor,
         block, coarse_factor: fine tile side and fine tiles per coarse tile side (speed only; results do not
             depend on them).
         chunk_elements: bound on the size of temporary arrays.
+        heat_tile_max: (K, ceil(H/block), ceil(W/block)) float32 max of each ``block`` px heatmap tile, if already
+            computed (the candidates' NMS computes it).
 
     Returns:
         x, y: (M,) int64 pixel of the maximum.
@@ -426,7 +399,7 @@ def search_refine_pixels(heatmaps: torch.Tensor,
     width = tags.shape[-1]
     if num_pairs == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    search = _Search(heatmaps, tags, joint, person_tag, block, coarse_factor, chunk_elements)
+    search = _Search(heatmaps, tags, joint, person_tag, block, coarse_factor, chunk_elements, heat_tile_max)
     no_entries = np.zeros(0, np.int64)
 
     # Best first, in rounds of doubling size: each pair opens its most promising coarse tiles (bounds of their fine
