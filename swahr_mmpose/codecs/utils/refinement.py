@@ -172,13 +172,21 @@ class _TileStats:
     fine_high: np.ndarray
 
     @classmethod
-    def build(cls, heat: torch.Tensor, tags: torch.Tensor, block: int, factor: int,
+    def build(cls, heat: torch.Tensor, tags: torch.Tensor, used: np.ndarray, block: int, factor: int,
               heat_tile_max: Optional[np.ndarray] = None) -> '_TileStats':
-        """heat (U, H, W), tags (L, U, H, W), float32 CPU tensors; heat_tile_max: the heat's ``block`` px tile max
-        (U, ceil(H/block), ceil(W/block)) if already known."""
-        num_tags, num, height, width = tags.shape
-        fine_max = pool_tiles(heat, block)[0].numpy() if heat_tile_max is None else heat_tile_max
-        low, high = pool_tiles(tags.reshape(num_tags * num, height, width), block, ('min', 'max'))
+        """Statistics of the joints ``used`` (U,) of heat (K, H, W) and tags (L, K, H, W), float32 CPU tensors;
+        heat_tile_max: the heat's ``block`` px tile max (K, ceil(H/block), ceil(W/block)) if already known."""
+        num_tags, num_joints, height, width = tags.shape
+        num = used.size
+        if heat_tile_max is not None:
+            fine_max = heat_tile_max[used]
+        else:
+            fine_max = pool_tiles(heat[torch.from_numpy(used)] if num < num_joints else heat, block)[0].numpy()
+        if num < num_joints:  # joint by joint, on views of the maps (no copy)
+            ranges = [pool_tiles(tags[:, joint], block, ('min', 'max')) for joint in used.tolist()]
+            low, high = (torch.stack(part, dim=1) for part in zip(*ranges))
+        else:
+            low, high = pool_tiles(tags.reshape(num_tags * num, height, width), block, ('min', 'max'))
         fine_low = low.numpy().reshape(num_tags, num, *fine_max.shape[1:])
         fine_high = high.numpy().reshape(num_tags, num, *fine_max.shape[1:])
         fine_rows, fine_cols = fine_max.shape[1:]
@@ -213,16 +221,11 @@ class _Search:
 
     def __init__(self, heatmaps: torch.Tensor, tags: torch.Tensor, joint: np.ndarray, person_tag: np.ndarray,
                  block: int, coarse_factor: int, chunk_elements: int, heat_tile_max: Optional[np.ndarray]) -> None:
-        self.num_tags, num_joints, self.height, self.width = tags.shape
+        self.num_tags, _, self.height, self.width = tags.shape
         self.joint = joint
+        # statistics only for the joints some pair needs
         used, self.local_joint = np.unique(joint, return_inverse=True)
-        if 2 * used.size <= num_joints:  # statistics only for the joints some pair needs (if few)
-            index = torch.from_numpy(used)
-            self.stats = _TileStats.build(heatmaps[index], tags[:, index], block, coarse_factor,
-                                          None if heat_tile_max is None else heat_tile_max[used])
-        else:  # copying most joints costs about as much as computing the statistics of all
-            self.stats = _TileStats.build(heatmaps, tags, block, coarse_factor, heat_tile_max)
-            self.local_joint = joint
+        self.stats = _TileStats.build(heatmaps, tags, used, block, coarse_factor, heat_tile_max)
         self.person_tag = np.ascontiguousarray(person_tag, dtype=np.float32)
         heat, tag_planes = heatmaps.numpy(), tags.numpy()
         if self.height < block or self.width < block:  # windows need a map of at least one tile (small maps only)
