@@ -7,6 +7,7 @@ candidates (everything above the threshold ranks above everything at or below it
 
 NMS runs sparsely when it can: only ``NMS_TILE`` px tiles whose max exceeds the threshold can hold a candidate, so
 only those tiles (with a halo) are max-pooled; on busy maps (noise) the whole map is pooled instead. Both are exact.
+The tile max is handed on with the candidates: refinement bounds its search with it.
 
 Tie order: the reference uses ``torch.topk``, whose order among exactly equal values is unspecified. Here equal values
 are ordered by flat pixel index (row-major, lower first), so results never depend on the device or torch version.

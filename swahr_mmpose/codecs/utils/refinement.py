@@ -28,10 +28,13 @@ numpy's correctly rounded one, as the reference's). Hence, with ``M`` the tile's
   reached first at its first pixel with ``heat - least`` equal to it: no tag is read for such a tile. Tags are
   piecewise smooth, so this is the common case.
 
-Stages: bounds of all coarse tiles, pruning (upper bound below the best lower bound); bounds of the fine tiles of
-the surviving coarse tiles, pruning; the surviving fine tiles whose distance is not constant are scored pixel by
+Search: bounds of all coarse tiles; then best first, in rounds of doubling size, each pair opens its most promising
+coarse tiles (bounds of their fine tiles) and scores its most promising fine tiles of non-constant distance pixel by
 pixel, exactly as the reference computes (``(t - m)**2`` summed over the components in index order, which is numpy's
-order for L < 8, square root, round half to even, ``heat - rounded``); per pair the first maximum in row-major order.
+order for L < 8, square root, round half to even, ``heat - rounded``). Every round raises the pairs' best lower
+bounds, and whatever has an upper bound below them is dropped. Per pair the first maximum in row-major order wins.
+The visiting order only affects the speed: a tile is dropped only when none of its pixels can reach (or tie) the
+maximum.
 
 Maps are torch CPU tensors for the full-map reductions (torch reduces much faster there); everything sized by the
 pairs is numpy, shared zero-copy with them.
