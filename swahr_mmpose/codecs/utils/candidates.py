@@ -71,34 +71,23 @@ def pool_tiles(maps: torch.Tensor, tile: int, reductions: Sequence[str] = ('max'
     tiles; tiles at the right and bottom borders cover only the real pixels (no padded copy of the maps).
 
     First the pass over the maps, in the layout each reduction is fastest in: max along x (max_pool1d), min over
-    groups of whole contiguous rows; with both, one map at a time, so that the second finds it in cache (about twice
-    as fast as two passes over all maps). Then the other direction, on ``tile`` times less data.
+    groups of whole contiguous rows; then the other direction, on ``tile`` times less data. Each is one op over all
+    maps: map-by-map loops are a little faster on an idle CPU, but every op is a parallel region, and on a busy CPU
+    each region waits for a time slice (tens of ops cost hundreds of ms).
     """
     num, height, width = maps.shape
-    full_rows, tile_rows, tile_cols = height // tile, -(-height // tile), -(-width // tile)
-    col_max = row_min = None
-    if 'max' in reductions:
-        col_max = maps.new_empty((num, height, tile_cols))
-    if 'min' in reductions:
-        row_min = maps.new_empty((num, tile_rows, width))
-        if full_rows < tile_rows:
-            row_min[:, -1] = torch.amin(maps[:, full_rows * tile:], dim=1)
-    for chunk in [slice(i, i + 1) for i in range(num)] if len(reductions) > 1 else [slice(None)]:
-        if col_max is not None:
+    pooled = []
+    for reduce in reductions:
+        if reduce == 'max':
             if width >= tile:
-                runs = maps[chunk].reshape(-1, 1, width)
-                col_max[chunk] = F.max_pool1d(runs, tile, ceil_mode=True).view(-1, height, tile_cols)
+                runs = F.max_pool1d(maps.reshape(num * height, 1, width), tile, ceil_mode=True)
+                runs = runs.view(num, height, -(-width // tile))
             else:  # a row shorter than the tile: one run
-                col_max[chunk] = torch.amax(maps[chunk], dim=2, keepdim=True)
-        if row_min is not None and full_rows:
-            rows = maps[chunk, :full_rows * tile].unflatten(1, (full_rows, tile))
-            torch.amin(rows, dim=2, out=row_min[chunk, :full_rows])
-    pooled = {}
-    if col_max is not None:
-        pooled['max'] = _reduce_groups(col_max, tile, 1, torch.amax)
-    if row_min is not None:
-        pooled['min'] = _reduce_groups(row_min, tile, 2, torch.amin)
-    return [pooled[reduce] for reduce in reductions]
+                runs = torch.amax(maps, dim=2, keepdim=True)
+            pooled.append(_reduce_groups(runs, tile, 1, torch.amax))
+        else:
+            pooled.append(_reduce_groups(_reduce_groups(maps, tile, 1, torch.amin), tile, 2, torch.amin))
+    return pooled
 
 
 def _reduce_groups(values: torch.Tensor, size: int, dim: int, op: Callable) -> torch.Tensor:
