@@ -85,7 +85,8 @@ class AEDecoder(BaseKeypointCodec):
         quarter_offset: neighbour step of adjustment and refinement, decoding px (reference 0.25).
         tie_tolerance: assignments whose costs differ by at most this are ties and go to Munkres (speed only, as long
             as it exceeds float noise; see :mod:`.utils.tag_grouping`).
-        refine_block_size: fine tile side of the exact pruned refinement search (speed only).
+        refine_block_size: fine tile side of the exact pruned refinement search, px (speed only; at the NMS tile
+            size, 8, the search reuses the NMS's heatmap tile max).
     """
 
     def __init__(self,

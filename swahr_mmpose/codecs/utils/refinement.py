@@ -219,8 +219,8 @@ class _TileStats:
 
 
 class _Search:
-    """State of one search: the tile statistics, the maps as flat numpy views, the pairs and their best lower
-    bounds. Entries (pair, coarse tile[, fine tile]) are kept sorted by pair."""
+    """State of one search: the tile statistics, block x block window views of the maps, the pairs and their best
+    lower bounds. Entries (pair, coarse tile[, fine tile]) are kept sorted by pair."""
 
     def __init__(self, heatmaps: torch.Tensor, tags: torch.Tensor, joint: np.ndarray, person_tag: np.ndarray,
                  block: int, coarse_factor: int, chunk_elements: int, heat_tile_max: Optional[np.ndarray]) -> None:
