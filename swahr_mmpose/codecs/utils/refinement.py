@@ -209,9 +209,11 @@ class _TileStats:
         fine_max, fine_low, fine_high = by_coarse(fine_max), by_coarse(fine_low), by_coarse(fine_high)
         coarse_max, coarse_low, coarse_high = fine_max.max(axis=-1), fine_low.min(axis=-1), fine_high.max(axis=-1)
         if pad[0][1] or pad[1][1]:
-            outside = np.isneginf(fine_max)
-            fine_low[:, outside] = 0.0
-            fine_high[:, outside] = 0.0
+            outside = np.ones((coarse_rows * factor, coarse_cols * factor), bool)
+            outside[:fine_rows, :fine_cols] = False
+            outside = by_coarse(outside)
+            fine_low[:, :, outside] = 0.0
+            fine_high[:, :, outside] = 0.0
         num_coarse = coarse_rows * coarse_cols
         return cls(block, factor, coarse_cols, num_coarse, coarse_max, coarse_low, coarse_high,
                    fine_max.reshape(num * num_coarse, -1), fine_low.reshape(num_tags, num * num_coarse, -1),
