@@ -44,6 +44,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .candidates import pool_tiles
@@ -182,42 +183,46 @@ class _TileStats:
         num_tags, num_joints, height, width = tags.shape
         num = used.size
         if heat_tile_max is not None:
-            fine_max = heat_tile_max[used]
+            fine_max = torch.from_numpy(heat_tile_max[used])
         else:
-            fine_max = pool_tiles(heat[torch.from_numpy(used)] if num < num_joints else heat, block)[0].numpy()
-        if num < num_joints:  # joint by joint, on views of the maps (no copy)
-            ranges = [pool_tiles(tags[:, joint], block, ('min', 'max')) for joint in used.tolist()]
-            low, high = (torch.stack(part, dim=1) for part in zip(*ranges))
-        else:
-            low, high = pool_tiles(tags.reshape(num_tags * num, height, width), block, ('min', 'max'))
-        fine_low = low.numpy().reshape(num_tags, num, *fine_max.shape[1:])
-        fine_high = high.numpy().reshape(num_tags, num, *fine_max.shape[1:])
+            fine_max = pool_tiles(heat[torch.from_numpy(used)] if num < num_joints else heat, block)[0]
         fine_rows, fine_cols = fine_max.shape[1:]
+        if 2 * num <= num_joints:  # few joints: joint by joint, on views of the maps (no copy)
+            ranges = [pool_tiles(tags[:, joint], block, ('min', 'max')) for joint in used.tolist()]
+            fine_low, fine_high = (torch.stack(part, dim=1) for part in zip(*ranges))
+        else:  # most joints: all at once (fewer, larger ops), then the joints in use
+            ranges = pool_tiles(tags.reshape(num_tags * num_joints, height, width), block, ('min', 'max'))
+            fine_low, fine_high = (part.view(num_tags, num_joints, fine_rows, fine_cols) for part in ranges)
+            if num < num_joints:
+                index = torch.from_numpy(used)
+                fine_low, fine_high = fine_low[:, index], fine_high[:, index]
         coarse_rows, coarse_cols = -(-fine_rows // factor), -(-fine_cols // factor)
-        pad = ((0, coarse_rows * factor - fine_rows), (0, coarse_cols * factor - fine_cols))
-        # fine tiles beyond the map: heat -inf (never kept unless every score is -inf, and then they hold no pixel);
-        # an empty tag range for the coarse range, then any finite range (0) so that their bounds stay finite
-        fine_max = np.pad(fine_max, ((0, 0), ) + pad, constant_values=-np.inf)
-        fine_low = np.pad(fine_low, ((0, 0), (0, 0)) + pad, constant_values=np.inf)
-        fine_high = np.pad(fine_high, ((0, 0), (0, 0)) + pad, constant_values=-np.inf)
+        pad = (0, coarse_cols * factor - fine_cols, 0, coarse_rows * factor - fine_rows)
+        if any(pad):
+            # fine tiles beyond the map: heat -inf (never kept unless every score is -inf, and then they hold no
+            # pixel); an empty tag range for the coarse range, then any finite range (0) so their bounds stay finite
+            fine_max = F.pad(fine_max, pad, value=float('-inf'))
+            fine_low, fine_high = F.pad(fine_low, pad, value=float('inf')), F.pad(fine_high, pad, value=float('-inf'))
 
-        def by_coarse(values: np.ndarray) -> np.ndarray:  # (..., R, C) -> (..., Tc, S)
+        def by_coarse(values: torch.Tensor) -> torch.Tensor:  # (..., R, C) -> (..., Tc, S), contiguous
             lead = values.shape[:-2]
-            grid = values.reshape(*lead, coarse_rows, factor, coarse_cols, factor).swapaxes(-3, -2)
+            grid = values.reshape(*lead, coarse_rows, factor, coarse_cols, factor).transpose(-3, -2)
             return grid.reshape(*lead, coarse_rows * coarse_cols, factor * factor)
 
+        # small tensors from here on: torch's reductions over short runs beat numpy's
         fine_max, fine_low, fine_high = by_coarse(fine_max), by_coarse(fine_low), by_coarse(fine_high)
-        coarse_max, coarse_low, coarse_high = fine_max.max(axis=-1), fine_low.min(axis=-1), fine_high.max(axis=-1)
-        if pad[0][1] or pad[1][1]:
-            outside = np.ones((coarse_rows * factor, coarse_cols * factor), bool)
+        coarse_max, coarse_low, coarse_high = fine_max.amax(-1), fine_low.amin(-1), fine_high.amax(-1)
+        if any(pad):
+            outside = torch.ones((coarse_rows * factor, coarse_cols * factor), dtype=torch.bool)
             outside[:fine_rows, :fine_cols] = False
             outside = by_coarse(outside)
             fine_low[:, :, outside] = 0.0
             fine_high[:, :, outside] = 0.0
         num_coarse = coarse_rows * coarse_cols
-        return cls(block, factor, coarse_cols, num_coarse, coarse_max, coarse_low, coarse_high,
-                   fine_max.reshape(num * num_coarse, -1), fine_low.reshape(num_tags, num * num_coarse, -1),
-                   fine_high.reshape(num_tags, num * num_coarse, -1))
+        return cls(block, factor, coarse_cols, num_coarse, coarse_max.numpy(), coarse_low.numpy(),
+                   coarse_high.numpy(), fine_max.reshape(num * num_coarse, -1).numpy(),
+                   fine_low.reshape(num_tags, num * num_coarse, -1).numpy(),
+                   fine_high.reshape(num_tags, num * num_coarse, -1).numpy())
 
 
 class _Search:
