@@ -120,63 +120,57 @@ def nms_peaks_above(maps: torch.Tensor, kernel: int, threshold: float,
     if busy_g.numel() > SPARSE_NMS_MAX_BUSY * total_tiles:
         keep = nms_peak_mask(maps, kernel) & greater_than(maps, threshold)
         return keep.view(num, height * width).nonzero(as_tuple=True)
-    # Each busy tile with a halo of kernel // 2 px. Reads beyond a border replicate the border pixel, which lies in
-    # the same window, so the window max equals the one with -inf padding.
+    if not busy_g.numel():
+        return busy_g, busy_g.clone()
+    # Each busy tile with a halo of kernel // 2 px. Tiles whose patch lies inside the map are copied from a window
+    # view of the maps (rows of contiguous values, no per-pixel index); the others (at the borders, few) by clamped
+    # indices, which replicate the border pixel: it lies in the same window, so the window max equals the one with
+    # -inf padding.
     halo = kernel // 2
-    busy_g, busy_r, busy_c = _interior_first(busy_g, busy_r, busy_c, height, width, halo)
-    steps = torch.arange(NMS_TILE + 2 * halo, device=maps.device) - halo
-    rows = busy_r[:, None] * NMS_TILE + steps
-    cols = busy_c[:, None] * NMS_TILE + steps
-    patches = _gather_patches(maps, busy_g, rows, cols)
+    side = NMS_TILE + 2 * halo
+    top, left = busy_r * NMS_TILE - halo, busy_c * NMS_TILE - halo
+    inside = (top >= 0) & (left >= 0) & (top + side <= height) & (left + side <= width)
     inner = slice(halo, halo + NMS_TILE)
-    pooled = _window_max(_window_max(patches, kernel, -1, NMS_TILE), kernel, -2, NMS_TILE)
-    # a peak equals its pooled value, so the threshold is tested on the (contiguous) pooled values
-    keep = (patches[:, inner, inner] == pooled) & greater_than(pooled, threshold)
-    if height % NMS_TILE or width % NMS_TILE:  # pixels of the last tiles beyond the map
-        keep &= (rows[:, inner] < height)[:, :, None] & (cols[:, inner] < width)[:, None, :]
-    tile, dy, dx = keep.nonzero(as_tuple=True)
-    group = busy_g[tile]
-    pixel = rows[tile, halo + dy] * width + cols[tile, halo + dx]
+    groups, pixels = [], []
+    for interior in (True, False):
+        index = (inside if interior else ~inside).nonzero()[:, 0]
+        if not index.numel():
+            continue
+        group, row, col = busy_g[index], top[index], left[index]
+        patches = (_window_patches if interior else _clamped_patches)(maps, group, row, col, side)
+        pooled = _window_max(_window_max(patches, kernel, -1, NMS_TILE), kernel, -2, NMS_TILE)
+        # a peak equals its pooled value, so the threshold is tested on the (contiguous) pooled values
+        keep = (patches[:, inner, inner] == pooled) & greater_than(pooled, threshold)
+        if not interior and (height % NMS_TILE or width % NMS_TILE):  # pixels of the last tiles beyond the map
+            steps = torch.arange(halo, halo + NMS_TILE, device=maps.device)
+            keep &= ((row[:, None] + steps) < height)[:, :, None] & ((col[:, None] + steps) < width)[:, None, :]
+        tile, dy, dx = keep.nonzero(as_tuple=True)
+        groups.append(group[tile])
+        pixels.append((row[tile] + halo + dy) * width + col[tile] + halo + dx)
+    group, pixel = (torch.cat(parts) for parts in (groups, pixels))
     order = torch.sort(group * (height * width) + pixel).indices
     return group[order], pixel[order]
 
 
-def _gather_patches(maps: torch.Tensor, group: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-    """``maps[group, rows, cols]`` as (N, side, side) patches; rows / cols (N, side) are consecutive pixel indices
-    that may run past the borders (indices beyond a border read the border pixel). The patches inside the map must
-    come first (see :func:`_interior_first`).
-
-    Patches inside the map are copied from a strided window view (rows of contiguous values, no per-pixel index;
-    numpy's on the CPU, where it is several times faster than torch's indexing); the others (at the borders, few)
-    by clamped flat indices.
-    """
-    num, height, width = maps.shape
-    side = rows.shape[1]
-    inside = (rows[:, -1] < height) & (cols[:, -1] < width) & (rows[:, 0] >= 0) & (cols[:, 0] >= 0)
-    num_inner = int(inside.sum()) if height >= side and width >= side else 0
-    parts = []
-    if num_inner:
-        inner_group, top, left = group[:num_inner], rows[:num_inner, 0], cols[:num_inner, 0]
-        if maps.device.type == 'cpu':
-            windows = sliding_window_view(maps.numpy(), (side, side), axis=(1, 2))
-            parts.append(torch.from_numpy(windows[inner_group.numpy(), top.numpy(), left.numpy()]))
-        else:
-            parts.append(maps.unfold(1, side, 1).unfold(2, side, 1)[inner_group, top, left])
-    if num_inner < group.shape[0] or not parts:
-        row_start = ((group[num_inner:] * height)[:, None] + rows[num_inner:].clamp(0, height - 1)) * width
-        flat = row_start[:, :, None] + cols[num_inner:].clamp(0, width - 1)[:, None, :]
-        parts.append(maps.reshape(-1)[flat])  # one flat index is much faster than three
-    return parts[0] if len(parts) == 1 else torch.cat(parts)
+def _window_patches(maps: torch.Tensor, group: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
+                    side: int) -> torch.Tensor:
+    """(N, side, side) patches ``maps[group, top:top+side, left:left+side]`` (inside the maps) copied from a window
+    view: numpy's on the CPU, where it is several times faster than torch's indexing."""
+    if maps.device.type == 'cpu':
+        windows = sliding_window_view(maps.numpy(), (side, side), axis=(1, 2))
+        return torch.from_numpy(windows[group.numpy(), top.numpy(), left.numpy()])
+    return maps.unfold(1, side, 1).unfold(2, side, 1)[group, top, left]
 
 
-def _interior_first(group: torch.Tensor, tile_row: torch.Tensor, tile_col: torch.Tensor, height: int, width: int,
-                    halo: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Reorder tiles so that those whose patch (tile plus halo) lies inside the map come first."""
-    bottom = (tile_row + 1) * NMS_TILE + halo
-    right = (tile_col + 1) * NMS_TILE + halo
-    border = (tile_row * NMS_TILE < halo) | (tile_col * NMS_TILE < halo) | (bottom > height) | (right > width)
-    order = torch.sort(border.to(torch.uint8), stable=True).indices
-    return group[order], tile_row[order], tile_col[order]
+def _clamped_patches(maps: torch.Tensor, group: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
+                     side: int) -> torch.Tensor:
+    """(N, side, side) patches from ``top, left`` whose rows / columns beyond a border repeat the border pixel."""
+    _, height, width = maps.shape
+    steps = torch.arange(side, device=maps.device)
+    rows = (top[:, None] + steps).clamp(0, height - 1)
+    cols = (left[:, None] + steps).clamp(0, width - 1)
+    flat = ((group * height)[:, None, None] + rows[:, :, None]) * width + cols[:, None, :]
+    return maps.reshape(-1)[flat]  # one flat index is much faster than three
 
 
 @dataclass
