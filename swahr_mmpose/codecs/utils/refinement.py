@@ -246,6 +246,9 @@ class _Search:
         # values, with no per-pixel index arrays
         self.heat_windows = sliding_window_view(heat, (block, block), axis=(1, 2))  # (K, H', W', b, b)
         self.tag_windows = sliding_window_view(tag_planes, (block, block), axis=(2, 3))  # (L, K, H', W', b, b)
+        # no tile reaches beyond the map: no pixel masks needed
+        span = block * coarse_factor
+        self.aligned = self.height % span == 0 and self.width % span == 0
         self.chunk_elements = chunk_elements
         self.best_lower = np.full(joint.shape[0], -np.inf, dtype=np.float32)
 
@@ -294,14 +297,16 @@ class _Search:
         return pair[entry], coarse[entry], sub, upper[entry, sub], least[entry, sub]
 
     def tile_windows(self, pair: np.ndarray, coarse: np.ndarray,
-                     sub: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                     sub: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
         """Where the pixels of fine tiles are read: joint, window origin y0, x0 (N,), and (N, b, b) bool, whether the
-        window pixel belongs to the tile. A tile cut by the right or bottom border is read from the window that
-        ends at the border, whose first rows / columns belong to the previous tile."""
+        window pixel belongs to the tile (None when all do). A tile cut by the right or bottom border is read from
+        the window that ends at the border, whose first rows / columns belong to the previous tile."""
         stats = self.stats
         block, span = stats.block, stats.block * stats.factor
         y0 = (coarse // stats.coarse_cols) * span + (sub // stats.factor) * block
         x0 = (coarse % stats.coarse_cols) * span + (sub % stats.factor) * block
+        if self.aligned:
+            return self.joint[pair], y0, x0, None
         last_y, last_x = self.heat_windows.shape[1] - 1, self.heat_windows.shape[2] - 1
         origin_y, origin_x = np.minimum(y0, last_y), np.minimum(x0, last_x)
         steps = np.arange(block)
@@ -312,11 +317,14 @@ class _Search:
         return self.joint[pair], origin_y, origin_x, row_ok[:, :, None] & col_ok[:, None, :]
 
     def first_index(self, scores: np.ndarray, best: np.ndarray, origin_y: np.ndarray, origin_x: np.ndarray,
-                    inside: np.ndarray) -> np.ndarray:
+                    inside: Optional[np.ndarray]) -> np.ndarray:
         """Flat index ``y * W + x`` of the first window pixel (row-major) whose score equals ``best`` (N,); a large
         value where none does (NaN scores)."""
         block = self.stats.block
-        hit = ((scores == best[:, None, None]) & inside).reshape(best.size, block * block)
+        hit = scores == best[:, None, None]
+        if inside is not None:
+            hit &= inside
+        hit = hit.reshape(best.size, block * block)
         first = hit.argmax(axis=1)
         index = (origin_y + first // block) * self.width + origin_x + first % block
         return np.where(hit[np.arange(best.size), first], index, np.iinfo(np.int64).max)
@@ -331,13 +339,16 @@ class _Search:
         for start in range(0, pair.size, step):
             sel = slice(start, start + step)
             joint, origin_y, origin_x, inside = self.tile_windows(pair[sel], coarse[sel], sub[sel])
-            squared = None
-            for component in range(self.num_tags):
-                person = self.person_tag[pair[sel], component, None, None]
-                diff = self.tag_windows[component][joint, origin_y, origin_x] - person
-                squared = diff * diff if squared is None else squared + diff * diff
-            scores = self.heat_windows[joint, origin_y, origin_x] - _rounded_distance(squared)
-            scores[~inside] = -np.inf
+            diff = self.tag_windows[:, joint, origin_y, origin_x]  # (L, N, b, b)
+            diff -= self.person_tag[pair[sel]].T[:, :, None, None]
+            diff *= diff
+            squared = diff[0]
+            for component in range(1, self.num_tags):  # in index order, as numpy sums fewer than 8 terms
+                squared += diff[component]
+            scores = self.heat_windows[joint, origin_y, origin_x]
+            scores -= _rounded_distance(squared)
+            if inside is not None:
+                scores[~inside] = -np.inf
             best[sel] = scores.max(axis=(1, 2))
             first[sel] = self.first_index(scores, best[sel], origin_y, origin_x, inside)
         self.raise_lower(pair, best)
