@@ -122,8 +122,8 @@ def refine_scores(heat: torch.Tensor, tag: torch.Tensor, person_tag: torch.Tenso
 
 
 def _rounded_distance(squared: np.ndarray) -> np.ndarray:
-    """``round(sqrt(squared))`` in float32: numpy's square root is correctly rounded, as in the reference."""
-    return np.round(np.sqrt(squared))
+    """``round(sqrt(squared))`` in float32, in place: numpy's square root is correctly rounded, as in the reference."""
+    return np.round(np.sqrt(squared, out=squared), out=squared)
 
 
 def _score_bounds(tile_max: np.ndarray, low: np.ndarray, high: np.ndarray,
@@ -147,10 +147,16 @@ def _score_bounds(tile_max: np.ndarray, low: np.ndarray, high: np.ndarray,
         person = person_tag[:, component, None]
         below = low[component] - person  # the float32 differences of the range ends bound every pixel's difference
         above = high[component] - person
-        near = np.maximum(below, 0) + np.minimum(above, 0)  # at most one term is non-zero since below <= above
-        far = np.maximum(above, -below)
-        near_sq = near * near if near_sq is None else near_sq + near * near
-        far_sq = far * far if far_sq is None else far_sq + far * far
+        near = np.maximum(below, 0)
+        near += np.minimum(above, 0)  # at most one term is non-zero since below <= above
+        far = np.maximum(above, np.negative(below, out=below), out=above)
+        near *= near
+        far *= far
+        if near_sq is None:
+            near_sq, far_sq = near, far
+        else:  # in index order, as numpy sums fewer than 8 terms
+            near_sq += near
+            far_sq += far
     least, largest = _rounded_distance(near_sq), _rounded_distance(far_sq)
     return tile_max - least, tile_max - largest, least, least == largest
 
