@@ -368,6 +368,10 @@ class _Search:
         return self.first_index(scores, best, origin_y, origin_x, inside)
 
 
+# Tiles each pair opens / scores in the first round of the best-first search (speed only).
+FIRST_ROUND_SIZE = 4
+
+
 class _Frontier:
     """Entries waiting to be opened (coarse tiles to split, fine tiles to score), as columns of equal length kept
     sorted by pair, then by decreasing upper bound."""
@@ -434,13 +438,14 @@ def search_refine_pixels(heatmaps: torch.Tensor,
 
     # Best first, in rounds of doubling size: each pair opens its most promising coarse tiles (bounds of their fine
     # tiles) and scores its most promising fine tiles exactly; every round raises the lower bounds that prune what
-    # is left, until nothing that could hold a maximum is left.
+    # is left, until nothing that could hold a maximum is left. (The first round takes a few per pair: each round
+    # has a fixed cost, and the first tiles are rarely all pruned.)
     pair, coarse, upper = search.coarse_bounds()
     coarse_tiles = _Frontier(pair=pair, coarse=coarse, upper=upper)
     fine_tiles = _Frontier(pair=no_entries, coarse=no_entries, sub=no_entries, upper=np.zeros(0, np.float32))
     done = []  # fine tiles with their exact best: (pair, coarse, sub, best, least, first pixel or -1), least NaN
     # where scored from the pixels
-    size = 1
+    size = FIRST_ROUND_SIZE
     while True:
         opened = coarse_tiles.pop(size, search.best_lower)
         if opened['pair'].size:
