@@ -25,8 +25,8 @@ import torch
 from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
 
-from .utils.candidates import Candidates, select_candidates
-from .utils.refinement import best_refine_pixels, person_tags_at_joints, quarter_offset_signs
+from .utils.candidates import NMS_TILE, Candidates, select_candidates
+from .utils.refinement import person_tags_at_joints, quarter_offset_signs, search_refine_pixels
 from .utils.tag_grouping import GroupedPeople, GroupingOptions, JointCandidates, group_by_tags
 
 # Reference joint visiting order (COCO: head, shoulders, hips, then limbs), truncated to the first K entries.
@@ -85,7 +85,8 @@ class AEDecoder(BaseKeypointCodec):
         quarter_offset: neighbour step of adjustment and refinement, decoding px (reference 0.25).
         tie_tolerance: assignments whose costs differ by at most this are ties and go to Munkres (speed only, as long
             as it exceeds float noise; see :mod:`.utils.tag_grouping`).
-        refine_block_size: fine tile side of the exact pruned refinement search (speed only).
+        refine_block_size: fine tile side of the exact pruned refinement search, px (speed only; at the NMS tile
+            size, 8, the search reuses the NMS's heatmap tile max).
     """
 
     def __init__(self,
@@ -187,9 +188,9 @@ class AEDecoder(BaseKeypointCodec):
         candidates = select_candidates(heatmaps, tags, self.nms_kernel, self.topk, self.keypoint_thr)
         results = []
         for i in range(batch):
-            # (L*K, H, W) -> (K, H, W, L): one tag vector per pixel for refinement
-            image_tags = tags[i].view(tag_dim, num_joints, height, width).permute(1, 2, 3, 0)
-            results.append(self._decode_image(heatmaps[i].cpu(), image_tags.contiguous().cpu(), candidates, i))
+            # one device-to-host hand-over per image; (L*K, H, W) -> (L, K, H, W) is a view, not a copy
+            image_tags = tags[i].view(tag_dim, num_joints, height, width)
+            results.append(self._decode_image(heatmaps[i].cpu(), image_tags.cpu(), candidates, i))
         keypoints, keypoint_scores, instance_scores = (list(r) for r in zip(*results)) if results else ([], [], [])
         return keypoints, keypoint_scores, instance_scores
 
@@ -230,7 +231,7 @@ class AEDecoder(BaseKeypointCodec):
             raise ValueError(f'{prefix}heatmaps must have H, W >= 1, got {tuple(heatmaps.shape)}')
         if tags.device != heatmaps.device:
             raise ValueError(f'{prefix}tags are on {tags.device} but {prefix}heatmaps on {heatmaps.device}')
-        return heatmaps.float().contiguous(), tags.float().contiguous()
+        return heatmaps.detach().float().contiguous(), tags.detach().float().contiguous()
 
     def _grouping_options(self, num_joints: int) -> GroupingOptions:
         order = self.keypoint_order if self.keypoint_order is not None else reference_keypoint_order(num_joints)
@@ -238,7 +239,7 @@ class AEDecoder(BaseKeypointCodec):
 
     def _decode_image(self, heatmaps: torch.Tensor, tags: torch.Tensor, candidates: Candidates,
                       image: int) -> DecodedImage:
-        """Group, adjust, score and refine one image. heatmaps (K, H, W), tags (K, H, W, L), on the host."""
+        """Group, adjust, score and refine one image. heatmaps (K, H, W), tags (L, K, H, W): CPU tensors."""
         num_joints = heatmaps.shape[0]
         per_joint = [
             JointCandidates(candidates.x[s], candidates.y[s], candidates.value[s], candidates.tag[s])
@@ -254,12 +255,13 @@ class AEDecoder(BaseKeypointCodec):
             return (np.zeros((0, num_joints, 2), np.float32), np.zeros((0, num_joints), np.float32),
                     np.zeros((0, ), np.float32))
 
+        heat = heatmaps.numpy()  # zero-copy views of the host tensors
         detected = people.value > 0
         kpt_x = people.x.astype(np.float64)
         kpt_y = people.y.astype(np.float64)
         if self.adjust:
             person, joint = np.nonzero(detected)
-            sign_x, sign_y = self._offset_signs(heatmaps, joint, people.x[person, joint], people.y[person, joint])
+            sign_x, sign_y = quarter_offset_signs(heat, joint, people.x[person, joint], people.y[person, joint])
             kpt_x[person, joint] = (kpt_x[person, joint] + self.quarter_offset * sign_x) + self.center_shift
             kpt_y[person, joint] = (kpt_y[person, joint] + self.quarter_offset * sign_y) + self.center_shift
         # reference: person score = mean over all K values (missing = 0), after adjustment, before refinement
@@ -267,33 +269,30 @@ class AEDecoder(BaseKeypointCodec):
         keypoint_scores = people.value.copy()
         keypoints = np.stack([kpt_x, kpt_y], axis=-1).astype(np.float32)
         if self.refine:
-            self._refine(heatmaps, tags, keypoints, keypoint_scores, detected)
+            # the NMS's tile max of the heatmaps, when refinement tiles have the same size
+            tile_max = candidates.heat_tile_max[image] if self.refine_block_size == NMS_TILE else None
+            self._refine(heatmaps, tags, keypoints, keypoint_scores, detected, tile_max)
         return keypoints, keypoint_scores, instance_scores
 
-    @staticmethod
-    def _offset_signs(heatmaps: torch.Tensor, joint: np.ndarray, x: np.ndarray,
-                      y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        sign_x, sign_y = quarter_offset_signs(heatmaps, torch.from_numpy(joint), torch.from_numpy(x),
-                                              torch.from_numpy(y))
-        return sign_x.numpy(), sign_y.numpy()
+    def _refine(self, heatmaps: torch.Tensor, tags: torch.Tensor, keypoints: np.ndarray, keypoint_scores: np.ndarray,
+                detected: np.ndarray, heat_tile_max: Optional[np.ndarray]) -> None:
+        """Fill missing joints in place (keypoints (N, K, 2) float32, keypoint_scores (N, K)).
 
-    def _refine(self, heatmaps: torch.Tensor, tags: torch.Tensor, keypoints: np.ndarray,
-                keypoint_scores: np.ndarray, detected: np.ndarray) -> None:
-        """Fill missing joints in place (keypoints (N, K, 2) float32, keypoint_scores (N, K))."""
+        heatmaps (K, H, W), tags (L, K, H, W): CPU tensors; heat_tile_max: see :func:`search_refine_pixels`.
+        """
         height, width = heatmaps.shape[-2:]
+        heat = heatmaps.numpy()
         # reference reads each detected joint's tag at int() of its (already adjusted) float32 position
         read_x = np.clip(np.trunc(keypoints[..., 0]).astype(np.int64), 0, width - 1)
         read_y = np.clip(np.trunc(keypoints[..., 1]).astype(np.int64), 0, height - 1)
-        person_tags = person_tags_at_joints(tags, read_x, read_y, detected)
+        person_tags = person_tags_at_joints(tags.numpy(), read_x, read_y, detected)
         person, joint = np.nonzero(~detected)
         if person.size == 0:
             return
-        joint_t = torch.from_numpy(joint)
-        best_x, best_y = best_refine_pixels(heatmaps, tags, joint_t, torch.from_numpy(person_tags[person]),
-                                            block=self.refine_block_size)
-        value = heatmaps[joint_t, best_y, best_x].numpy()
-        best_x, best_y = best_x.numpy(), best_y.numpy()
-        sign_x, sign_y = self._offset_signs(heatmaps, joint, best_x, best_y)
+        best_x, best_y = search_refine_pixels(heatmaps, tags, joint, person_tags[person],
+                                              block=self.refine_block_size, heat_tile_max=heat_tile_max)
+        value = heat[joint, best_y, best_x]
+        sign_x, sign_y = quarter_offset_signs(heat, joint, best_x, best_y)
         fill = value > 0
         person, joint = person[fill], joint[fill]
         bx, by = best_x[fill].astype(np.float64), best_y[fill].astype(np.float64)

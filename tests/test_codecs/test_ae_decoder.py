@@ -5,12 +5,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmpose.registry import KEYPOINT_CODECS
+from munkres import Munkres
 from scipy.optimize import linear_sum_assignment
 
 from swahr_mmpose.codecs import REFERENCE_KEYPOINT_ORDER, AEDecoder
 from swahr_mmpose.codecs.utils import candidates
-from swahr_mmpose.codecs.utils.candidates import greater_than, nms_peak_mask, nms_peaks_above
-from swahr_mmpose.codecs.utils.refinement import best_refine_pixels, refine_scores
+from swahr_mmpose.codecs.utils.candidates import greater_than, nms_peak_mask, nms_peaks_above, pool_tiles
+from swahr_mmpose.codecs.utils.refinement import best_refine_pixels, refine_scores, search_refine_pixels
 from swahr_mmpose.codecs.utils.tag_grouping import assign_candidates, has_relevant_near_tie, munkres_assignment
 from swahr_mmpose.testing import make_synthetic_ae_maps
 from oracles.reference_grouping import reference_decode
@@ -329,6 +330,23 @@ def test_assignment_outcome_equals_munkres_on_random_costs():
         assert outcome(column) == outcome(expected), (distance, values)
 
 
+def test_munkres_assignment_equals_munkres_compute():
+    """munkres_assignment runs munkres' compiled kernel on the array (or its Python solver below the kernel's size
+    threshold) instead of Munkres().compute: same choice on tie-heavy costs of every shape, padded as the reference
+    pads them."""
+    rng = np.random.default_rng(1)
+    for trial in range(300):
+        rows, groups = rng.integers(1, 36, size=2) if trial % 3 else rng.integers(1, 5, size=2)
+        distance = np.abs(rng.normal(0, 1.5, size=(rows, groups)))
+        values = np.round(rng.uniform(0.1, 1.0, rows), 1)
+        cost = np.round(distance) * 100 - values[:, None]
+        padded = np.concatenate([cost, np.full((rows, max(0, rows - groups)), 1e10)], axis=1)
+        expected = np.full(rows, -1)
+        for row, col in Munkres().compute(padded):
+            expected[row] = min(col, groups)
+        np.testing.assert_array_equal(munkres_assignment(cost), expected, err_msg=f'{rows}x{groups}')
+
+
 # ---------------------------------------------------------------------------------------------------- fast parts
 
 
@@ -366,6 +384,48 @@ def test_pruned_refinement_search_equals_brute_force(block, coarse_factor):
         scores = refine_scores(heat[joint[m]], tags[joint[m]], person_tag[m])
         index = int(np.argmax(scores.numpy()))  # first maximum in row-major order
         assert (int(y[m]), int(x[m])) == divmod(index, heat.shape[-1])
+
+
+def brute_force_refine_pixels(heat, tags, joint, person_tag):
+    """The reference formula over the whole map per pair: heat (K, H, W), tags (L, K, H, W) numpy float32."""
+    best = []
+    for j, person in zip(joint, person_tag):
+        distance = ((tags[:, j].transpose(1, 2, 0) - person[None, None])**2).sum(axis=2)**0.5
+        best.append(divmod(int(np.argmax(heat[j] - np.round(distance))), heat.shape[-1]))
+    return np.array(best).reshape(-1, 2)
+
+
+@pytest.mark.parametrize('height,width', [(64, 64), (45, 38), (5, 3)])
+@pytest.mark.parametrize('block,coarse_factor', [(8, 4), (4, 2), (2, 3)])
+def test_refinement_search_on_piecewise_constant_tags_equals_brute_force(height, width, block, coarse_factor):
+    """Tags constant over regions (most tiles have one rounded distance and are decided from the heat alone) and
+    heat values closer than float32 resolves after subtracting the distance (ties among distinct heat values), on
+    map sizes that are and are not multiples of the tiles, with and without the NMS's tile max."""
+    rng = np.random.default_rng(height * width + block)
+    num_joints = 3
+    heat = (0.5 + rng.integers(0, 4, (num_joints, height, width)) * 1e-8).astype(np.float32)
+    heat[:, rng.integers(0, height, 5), rng.integers(0, width, 5)] = 0.5 + 3e-8  # equal maxima here and there
+    regions = np.repeat(np.repeat(rng.integers(0, 4, (2, num_joints, height // 7 + 1, width // 5 + 1)), 7, 2), 5, 3)
+    tags = (regions[:, :, :height, :width] * 1.25).astype(np.float32)
+    tags[:, :, height // 2:, :width // 3] += rng.normal(0, 0.3, (2, num_joints, height - height // 2, width // 3))
+    joint = np.array([0, 0, 1, 2, 2, 1, 0])
+    person_tag = rng.choice([0.0, 1.25, 2.5, 3.75, 7.0, 0.6], size=(7, 2)).astype(np.float32)
+    expected = brute_force_refine_pixels(heat, tags, joint, person_tag)
+    heat_t, tags_t = torch.from_numpy(heat), torch.from_numpy(tags)
+    tile_max = pool_tiles(heat_t, block)[0].numpy()
+    for given_tile_max in (None, tile_max):
+        x, y = search_refine_pixels(heat_t, tags_t, joint, person_tag, block, coarse_factor, chunk_elements=64,
+                                    heat_tile_max=given_tile_max)
+        np.testing.assert_array_equal(np.stack([y, x], axis=1), expected)
+
+
+@pytest.mark.parametrize('height,width', [(16, 24), (13, 7), (3, 40)])
+def test_pool_tiles_equals_padded_reduction(height, width):
+    maps = torch.randn(3, height, width)
+    low, high = pool_tiles(maps, 4, ('min', 'max'))
+    pad = (0, -width % 4, 0, -height % 4)
+    np.testing.assert_array_equal(high, F.max_pool2d(F.pad(maps, pad, value=float('-inf')), 4))
+    np.testing.assert_array_equal(low, -F.max_pool2d(F.pad(-maps, pad, value=float('-inf')), 4))
 
 
 def test_refine_scores_bit_equal_numpy():

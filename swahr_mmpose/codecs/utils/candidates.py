@@ -7,16 +7,18 @@ candidates (everything above the threshold ranks above everything at or below it
 
 NMS runs sparsely when it can: only ``NMS_TILE`` px tiles whose max exceeds the threshold can hold a candidate, so
 only those tiles (with a halo) are max-pooled; on busy maps (noise) the whole map is pooled instead. Both are exact.
+The tile max is handed on with the candidates: refinement bounds its search with it.
 
 Tie order: the reference uses ``torch.topk``, whose order among exactly equal values is unspecified. Here equal values
 are ordered by flat pixel index (row-major, lower first), so results never depend on the device or torch version.
 """
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.lib.stride_tricks import sliding_window_view
 
 
 def _window_max(maps: torch.Tensor, kernel: int, dim: int, length: int) -> torch.Tensor:
@@ -64,51 +66,111 @@ NMS_TILE = 8
 SPARSE_NMS_MAX_BUSY = 0.25
 
 
-def _tile_max(maps: torch.Tensor, tile: int) -> torch.Tensor:
-    """(G, H, W) -> (G, ceil(H/tile), ceil(W/tile)) max over non-overlapping tiles (-inf beyond the borders)."""
-    height, width = maps.shape[-2:]
-    pad_h, pad_w = -height % tile, -width % tile
-    if pad_h or pad_w:
-        maps = F.pad(maps, (0, pad_w, 0, pad_h), value=float('-inf'))
+def pool_tiles(maps: torch.Tensor, tile: int, reductions: Sequence[str] = ('max', )) -> List[torch.Tensor]:
+    """(N, H, W) -> one (N, ceil(H/tile), ceil(W/tile)) tensor per reduction ('max' or 'min') over ``tile x tile``
+    tiles; tiles at the right and bottom borders cover only the real pixels (no padded copy of the maps).
+
+    First the pass over the maps, in the layout each reduction is fastest in: max along x (max_pool1d), min over
+    groups of whole contiguous rows; then the other direction, on ``tile`` times less data. Each is one op over all
+    maps: map-by-map loops are a little faster on an idle CPU, but every op is a parallel region, and on a busy CPU
+    each region waits for a time slice (tens of ops cost hundreds of ms).
+    """
     num, height, width = maps.shape
-    # rows first, one reduction over whole contiguous rows; then the short runs along x on less data
-    row_max = maps.reshape(num, height // tile, tile, width).amax(dim=2)
-    return row_max.view(num, height // tile, width // tile, tile).amax(dim=3)
+    pooled = []
+    for reduce in reductions:
+        if reduce == 'max':
+            if width >= tile:
+                runs = F.max_pool1d(maps.reshape(num * height, 1, width), tile, ceil_mode=True)
+                runs = runs.view(num, height, -(-width // tile))
+            else:  # a row shorter than the tile: one run
+                runs = torch.amax(maps, dim=2, keepdim=True)
+            pooled.append(_reduce_groups(runs, tile, 1, torch.amax))
+        else:
+            pooled.append(_reduce_groups(_reduce_groups(maps, tile, 1, torch.amin), tile, 2, torch.amin))
+    return pooled
 
 
-def nms_peaks_above(maps: torch.Tensor, kernel: int, threshold: float) -> Tuple[torch.Tensor, torch.Tensor]:
+def _reduce_groups(values: torch.Tensor, size: int, dim: int, op: Callable) -> torch.Tensor:
+    """Reduce consecutive groups of ``size`` entries along ``dim`` (the last group may be shorter)."""
+    length = values.shape[dim]
+    full = length // size
+    parts = [op(values.narrow(dim, 0, full * size).unflatten(dim, (full, size)), dim=dim + 1)] if full else []
+    if full * size < length:
+        parts.append(op(values.narrow(dim, full * size, length - full * size), dim=dim, keepdim=True))
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=dim)
+
+
+def nms_peaks_above(maps: torch.Tensor, kernel: int, threshold: float,
+                    tile_max: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
     """Pixels that equal the max of their ``kernel x kernel`` window and exceed ``threshold``.
 
     Args:
         maps: (G, H, W).
+        tile_max: (G, ceil(H / NMS_TILE), ceil(W / NMS_TILE)) max of each ``NMS_TILE`` px tile of the maps
+            (computed when not given).
 
     Returns:
         group, pixel: (C,) int64 map index and flat pixel index ``y * W + x``, sorted by (group, pixel).
     """
     num, height, width = maps.shape
-    busy_g, busy_r, busy_c = greater_than(_tile_max(maps, NMS_TILE), threshold).nonzero(as_tuple=True)
+    if tile_max is None:
+        tile_max = pool_tiles(maps, NMS_TILE)[0]
+    busy_g, busy_r, busy_c = greater_than(tile_max, threshold).nonzero(as_tuple=True)
     total_tiles = num * -(-height // NMS_TILE) * -(-width // NMS_TILE)
     if busy_g.numel() > SPARSE_NMS_MAX_BUSY * total_tiles:
         keep = nms_peak_mask(maps, kernel) & greater_than(maps, threshold)
         return keep.view(num, height * width).nonzero(as_tuple=True)
-    # Each busy tile with a halo of kernel // 2 px. Clamped indices replicate the border pixel, which lies in the
-    # same window, so the window max equals the one with -inf padding.
+    if not busy_g.numel():
+        return busy_g, busy_g.clone()
+    # Each busy tile with a halo of kernel // 2 px. Tiles whose patch lies inside the map are copied from a window
+    # view of the maps (rows of contiguous values, no per-pixel index); the others (at the borders, few) by clamped
+    # indices, which replicate the border pixel: it lies in the same window, so the window max equals the one with
+    # -inf padding.
     halo = kernel // 2
-    steps = torch.arange(NMS_TILE + 2 * halo, device=maps.device) - halo
-    rows = busy_r[:, None] * NMS_TILE + steps
-    cols = busy_c[:, None] * NMS_TILE + steps
-    row_start = ((busy_g * height)[:, None] + rows.clamp(0, height - 1)) * width
-    flat = row_start[:, :, None] + cols.clamp(0, width - 1)[:, None, :]
-    patches = maps.reshape(-1)[flat]  # (tiles, side, side); one flat index is much faster than three
+    side = NMS_TILE + 2 * halo
+    top, left = busy_r * NMS_TILE - halo, busy_c * NMS_TILE - halo
+    inside = (top >= 0) & (left >= 0) & (top + side <= height) & (left + side <= width)
     inner = slice(halo, halo + NMS_TILE)
-    pooled = _window_max(_window_max(patches, kernel, -1, NMS_TILE), kernel, -2, NMS_TILE)
-    centre = patches[:, inner, inner]
-    inside = (rows[:, inner] < height)[:, :, None] & (cols[:, inner] < width)[:, None, :]
-    tile, dy, dx = ((centre == pooled) & greater_than(centre, threshold) & inside).nonzero(as_tuple=True)
-    group = busy_g[tile]
-    pixel = rows[tile, halo + dy] * width + cols[tile, halo + dx]
+    groups, pixels = [], []
+    for interior in (True, False):
+        index = (inside if interior else ~inside).nonzero()[:, 0]
+        if not index.numel():
+            continue
+        group, row, col = busy_g[index], top[index], left[index]
+        patches = (_window_patches if interior else _clamped_patches)(maps, group, row, col, side)
+        pooled = _window_max(_window_max(patches, kernel, -1, NMS_TILE), kernel, -2, NMS_TILE)
+        # a peak equals its pooled value, so the threshold is tested on the (contiguous) pooled values
+        keep = (patches[:, inner, inner] == pooled) & greater_than(pooled, threshold)
+        if not interior and (height % NMS_TILE or width % NMS_TILE):  # pixels of the last tiles beyond the map
+            steps = torch.arange(halo, halo + NMS_TILE, device=maps.device)
+            keep &= ((row[:, None] + steps) < height)[:, :, None] & ((col[:, None] + steps) < width)[:, None, :]
+        tile, dy, dx = keep.nonzero(as_tuple=True)
+        groups.append(group[tile])
+        pixels.append((row[tile] + halo + dy) * width + col[tile] + halo + dx)
+    group, pixel = (torch.cat(parts) for parts in (groups, pixels))
     order = torch.sort(group * (height * width) + pixel).indices
     return group[order], pixel[order]
+
+
+def _window_patches(maps: torch.Tensor, group: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
+                    side: int) -> torch.Tensor:
+    """(N, side, side) patches ``maps[group, top:top+side, left:left+side]`` (inside the maps) copied from a window
+    view: numpy's on the CPU, where it is several times faster than torch's indexing."""
+    if maps.device.type == 'cpu':
+        windows = sliding_window_view(maps.numpy(), (side, side), axis=(1, 2))
+        return torch.from_numpy(windows[group.numpy(), top.numpy(), left.numpy()])
+    return maps.unfold(1, side, 1).unfold(2, side, 1)[group, top, left]
+
+
+def _clamped_patches(maps: torch.Tensor, group: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
+                     side: int) -> torch.Tensor:
+    """(N, side, side) patches from ``top, left`` whose rows / columns beyond a border repeat the border pixel."""
+    _, height, width = maps.shape
+    steps = torch.arange(side, device=maps.device)
+    rows = (top[:, None] + steps).clamp(0, height - 1)
+    cols = (left[:, None] + steps).clamp(0, width - 1)
+    flat = ((group * height)[:, None, None] + rows[:, :, None]) * width + cols[:, None, :]
+    return maps.reshape(-1)[flat]  # one flat index is much faster than three
 
 
 @dataclass
@@ -121,6 +183,8 @@ class Candidates:
         x, y: (C,) int64 pixel column / row at the decoding resolution.
         value: (C,) float32 heatmap value.
         tag: (C, D) float32 tag vector at the pixel.
+        heat_tile_max: (B, K, ceil(H / NMS_TILE), ceil(W / NMS_TILE)) float32 max of each ``NMS_TILE`` px heatmap
+            tile (the sparse NMS computes it; refinement reuses it).
     """
 
     image: np.ndarray
@@ -129,6 +193,7 @@ class Candidates:
     y: np.ndarray
     value: np.ndarray
     tag: np.ndarray
+    heat_tile_max: np.ndarray
 
     def per_joint(self, image: int, num_joints: int) -> List[slice]:
         """Slices into the arrays, one per joint of ``image`` (empty slices for joints with no candidate)."""
@@ -154,7 +219,9 @@ def select_candidates(heatmaps: torch.Tensor, tags: torch.Tensor, nms_kernel: in
     """
     b, k, h, w = heatmaps.shape
     tag_dim = tags.shape[1] // k
-    group, pixel = nms_peaks_above(heatmaps.reshape(b * k, h, w), nms_kernel, keypoint_thr)
+    maps = heatmaps.reshape(b * k, h, w)
+    tile_max = pool_tiles(maps, NMS_TILE)[0]
+    group, pixel = nms_peaks_above(maps, nms_kernel, keypoint_thr, tile_max)
     values = heatmaps.reshape(-1)[group * (h * w) + pixel]
 
     if group.numel():
@@ -177,7 +244,8 @@ def select_candidates(heatmaps: torch.Tensor, tags: torch.Tensor, nms_kernel: in
         x=(pixel % w).cpu().numpy(),
         y=(pixel // w).cpu().numpy(),
         value=values.cpu().numpy(),
-        tag=tag_vectors.cpu().numpy())
+        tag=tag_vectors.cpu().numpy(),
+        heat_tile_max=tile_max.view(b, k, *tile_max.shape[-2:]).cpu().numpy())
 
 
 def _sort_within_groups(group: torch.Tensor, values: torch.Tensor) -> torch.Tensor:

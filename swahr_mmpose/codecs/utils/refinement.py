@@ -1,88 +1,98 @@
-"""Sub-pixel adjustment and the person tags used by refinement (reference ``adjust`` and ``refine``), torch.
+"""Sub-pixel adjustment and refinement of missing joints (reference ``adjust`` and ``refine``), on the host.
 
 Positions are integer pixels of the decoding canvas (input px in SWAHR); the reference rules:
 
 * quarter offset: ``x += q`` if ``heat[y, min(x+1, W-1)] > heat[y, max(x-1, 0)]`` else ``x -= q`` (same for y),
   then ``+ center_shift`` (reference: ``q = 0.25``, ``center_shift = 0.5``);
 * refinement of a person's missing joint j: the first pixel (row-major) maximising
-  ``heat_j(p) - round(||tag_j(p) - person_tag||)`` over the WHOLE map (:func:`best_refine_pixels`), with
+  ``heat_j(p) - round(||tag_j(p) - person_tag||)`` over the WHOLE map (:func:`search_refine_pixels`), with
   ``person_tag`` the float32 mean of the tags read at the person's detected joints; the joint is filled when
   ``heat_j(p) > 0``.
 
-The whole-map search of refinement.
+Tags are channels-first, as MMPose and the network give them: ``(L, K, H, W)`` planes (a view of ``(L*K, H, W)``,
+channel ``l*K + k``), so a pixel's tag vector is read by flat index, one plane per component, and no full-map
+permutation is ever made.
 
-Exact whole-map search of the refinement score ``heat_j(p) - round(||tag_j(p) - person_tag||)``, for many
-(person, joint) pairs at once, on the maps' device.
+The whole-map search.
 
-The reference scans the whole map for every pair and takes the first maximum in row-major order. Here the map is
-cut into fine tiles (``block`` px) grouped into coarse tiles (``block * coarse_factor`` px), with per-tile max heat
-and per-channel tag range. For a pair, a tile's score is at most its max heat minus a lower bound of the rounded
-distance from the person tag to the tile's tag range (upper bound); the pair's maximum is at least the score of any
-pixel (lower bound: a reference pixel per tile, or a tile scored exactly). Tiles whose upper bound is below the best
-lower bound cannot hold the maximum. Stages:
+The reference scans the whole map for every (person, joint) pair and takes the first maximum in row-major order.
+Here the map is cut into fine tiles (``block`` px) grouped into coarse tiles (``block * coarse_factor`` px), with
+per-tile max heat and per-component tag range, computed once per image for the joints some pair needs. For a pair
+and a tile, the float32 distance computation applied to the tag range's nearest and farthest points gives the least
+and the largest rounded distance any pixel of the tile can have (every float32 step is monotone, the square root is
+numpy's correctly rounded one, as the reference's). Hence, with ``M`` the tile's max heat:
 
-1. bounds of all coarse tiles;
-2. probe: the best fine tile of each pair's most promising coarse tile is scored exactly (a tight lower bound),
-   then coarse tiles are pruned;
-3. bounds of the fine tiles inside the surviving coarse tiles, a second probe, pruning;
-4. the pixels of the surviving fine tiles are scored exactly; the first maximum in row-major order wins.
+* upper bound ``M - least``: no pixel of the tile scores more;
+* lower bound ``M - largest``: the tile's max-heat pixel scores at least this;
+* when ``least == largest`` the tile's rounded distance is constant and its best score is exactly ``M - least``,
+  reached first at its first pixel with ``heat - least`` equal to it: no tag is read for such a tile. Tags are
+  piecewise smooth, so this is the common case.
 
-Every step of the bounds is monotone in float32, so the pruning never drops a pixel that could be (or tie with)
-the maximum. The exact score reproduces numpy's float32 arithmetic bit for bit: ``(t - m)**2`` summed over the tag
-dimension in index order (numpy's order for D < 8), a correctly rounded float32 square root (torch's CPU float32
-``sqrt`` is not, so it is taken in float64), round-half-to-even, then ``heat - rounded``.
+Search: bounds of all coarse tiles; then best first, in rounds of doubling size, each pair opens its most promising
+coarse tiles (bounds of their fine tiles) and scores its most promising fine tiles of non-constant distance pixel by
+pixel, exactly as the reference computes (``(t - m)**2`` summed over the components in index order, which is numpy's
+order for L < 8, square root, round half to even, ``heat - rounded``). Every round raises the pairs' best lower
+bounds, and whatever has an upper bound below them is dropped. Per pair the first maximum in row-major order wins.
+The visiting order only affects the speed: a tile is dropped only when none of its pixels can reach (or tie) the
+maximum.
+
+Maps are torch CPU tensors for the full-map reductions (torch reduces much faster there); everything sized by the
+pairs is numpy, shared zero-copy with them.
 """
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.lib.stride_tricks import sliding_window_view
 
+from .candidates import pool_tiles
 from .tag_grouping import mean_of_lists
 
 
-def quarter_offset_signs(heatmaps: torch.Tensor, joint: torch.Tensor, x: torch.Tensor,
-                         y: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+def quarter_offset_signs(heatmaps: np.ndarray, joint: np.ndarray, x: np.ndarray,
+                         y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """+1/-1 per keypoint: towards the higher horizontal / vertical neighbour (-1 on equality, as the reference).
 
     Args:
-        heatmaps: (J, H, W).
-        joint, x, y: (M,) int64 on the same device.
+        heatmaps: (K, H, W) float32.
+        joint, x, y: (M,) int64 joint and pixel of each keypoint.
 
     Returns:
-        sign_x, sign_y: (M,) float64 tensors of +1 / -1.
+        sign_x, sign_y: (M,) float64 arrays of +1 / -1.
     """
     height, width = heatmaps.shape[-2:]
-    right = heatmaps[joint, y, (x + 1).clamp(max=width - 1)]
-    left = heatmaps[joint, y, (x - 1).clamp(min=0)]
-    below = heatmaps[joint, (y + 1).clamp(max=height - 1), x]
-    above = heatmaps[joint, (y - 1).clamp(min=0), x]
-    one = torch.ones_like(right, dtype=torch.float64)
-    return torch.where(right > left, one, -one), torch.where(below > above, one, -one)
+    flat = heatmaps.reshape(-1)
+    row = (joint * height + y) * width
+    right = flat[row + np.minimum(x + 1, width - 1)]
+    left = flat[row + np.maximum(x - 1, 0)]
+    column = joint * (height * width) + x
+    below = flat[column + np.minimum(y + 1, height - 1) * width]
+    above = flat[column + np.maximum(y - 1, 0) * width]
+    return np.where(right > left, 1.0, -1.0), np.where(below > above, 1.0, -1.0)
 
 
-def person_tags_at_joints(tags: torch.Tensor, x: np.ndarray, y: np.ndarray, detected: np.ndarray) -> np.ndarray:
+def person_tags_at_joints(tags: np.ndarray, x: np.ndarray, y: np.ndarray, detected: np.ndarray) -> np.ndarray:
     """Mean tag over each person's detected joints, bit-equal to the reference's float32 ``np.mean``.
 
     Args:
-        tags: (J, H, W, D).
-        x, y: (P, J) int64 pixel to read each joint's tag at.
-        detected: (P, J) bool.
+        tags: (L, K, H, W) float32 tag planes.
+        x, y: (P, K) int64 pixel to read each joint's tag at.
+        detected: (P, K) bool.
 
     Returns:
-        (P, D) float32 numpy (rows of people with no detected joint are NaN).
+        (P, L) float32 (rows of people with no detected joint are NaN).
     """
     num_people, num_joints = detected.shape
-    joint_index = np.broadcast_to(np.arange(num_joints), (num_people, num_joints))
-    device = tags.device
-    read = tags[torch.from_numpy(joint_index.copy()).to(device), torch.from_numpy(y).to(device),
-                torch.from_numpy(x).to(device)].cpu().numpy()  # (P, J, D)
+    num_tags, _, height, width = tags.shape
+    pixel = (np.arange(num_joints) * height + y) * width + x  # (P, K) flat index in one plane stack (K, H, W)
+    read = tags.reshape(num_tags, -1)[:, pixel].transpose(1, 2, 0)  # (P, K, L)
     # detected joints first, in joint order (a stable sort keeps the order)
     order = np.argsort(~detected, axis=1, kind='stable')
     packed = np.take_along_axis(read, order[:, :, None], axis=1)
     counts = detected.sum(axis=1)
-    means = np.full((num_people, read.shape[2]), np.nan, dtype=np.float32)
+    means = np.full((num_people, num_tags), np.nan, dtype=np.float32)
     has_any = counts > 0
     if has_any.any():
         means[has_any] = mean_of_lists(packed[has_any], counts[has_any])
@@ -99,7 +109,8 @@ def _squared_distance(diff: torch.Tensor) -> torch.Tensor:
 
 
 def refine_scores(heat: torch.Tensor, tag: torch.Tensor, person_tag: torch.Tensor) -> torch.Tensor:
-    """``heat - round(||tag - person_tag||_2)`` in float32, bit-equal to the numpy reference formula.
+    """``heat - round(||tag - person_tag||_2)`` in float32, bit-equal to the numpy reference formula (torch version,
+    for checks; the search scores with numpy).
 
     Args:
         heat: (...) float32.
@@ -110,112 +121,361 @@ def refine_scores(heat: torch.Tensor, tag: torch.Tensor, person_tag: torch.Tenso
     return heat - torch.round(distance)
 
 
-def _score_bounds(person_tag: torch.Tensor, tile_max: torch.Tensor, low: torch.Tensor, high: torch.Tensor,
-                  ref_tag: torch.Tensor, ref_heat: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Bounds of :func:`refine_scores` for tiles (shapes broadcast; tag tensors have a trailing D axis).
+def _rounded_distance(squared: np.ndarray) -> np.ndarray:
+    """``round(sqrt(squared))`` in float32, in place: numpy's square root is correctly rounded, as in the reference."""
+    return np.round(np.sqrt(squared, out=squared), out=squared)
+
+
+def _score_bounds(tile_max: np.ndarray, low: np.ndarray, high: np.ndarray,
+                  person_tag: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bounds of the refinement score over tiles.
+
+    Args:
+        tile_max: (N, T) float32 max heat of each tile.
+        low, high: (L, N, T) float32 tag range of each tile, per component.
+        person_tag: (N, L) float32.
 
     Returns:
-        upper: >= the score of every pixel of the tile (heat <= tile_max, tag in [low, high]).
-        lower: <= the score of the tile's reference pixel (heat ``ref_heat``, tag ``ref_tag``).
-
-    Each float32 step is monotone, so the squared distance to the nearest point of the tag range never exceeds a
-    squared distance from inside it. ``ceil(v - 0.5) <= round(v) <= floor(v + 0.5)`` for any v; torch's fast
-    square root is widened by 1e-5 to cover its error, so no correctly rounded root is needed here.
+        upper: (N, T) no pixel of the tile scores more.
+        lower: (N, T) the tile's max-heat pixel scores at least this.
+        least: (N, T) the least rounded distance of the tile's pixels.
+        constant: (N, T) bool, every pixel of the tile has the rounded distance ``least`` (then ``upper`` is the
+        tile's exact best score).
     """
-    near = torch.clamp(person_tag, low, high) - person_tag  # 0 inside the range, else the (signed) gap
-    least = torch.clamp_min(torch.ceil(torch.sqrt(_squared_distance(near)) * (1.0 - 1e-5) - 0.5), 0.0)
-    at_ref = torch.floor(torch.sqrt(_squared_distance(ref_tag - person_tag)) * (1.0 + 1e-5) + 0.5)
-    return tile_max - least, ref_heat - at_ref
-
-
-def _pool(values: torch.Tensor, size: int, with_min: bool = True) -> Tuple[Optional[torch.Tensor], torch.Tensor]:
-    """(min or None, max) over non-overlapping ``size x size`` windows of axes 1 and 2 (lengths divisible by size).
-
-    Rows first, as one reduction over whole contiguous rows (fast); the short runs along x are then reduced on
-    ``size`` times less data.
-    """
-    num, height, width = values.shape[:3]
-    rest = values.shape[3:]
-    rows = values.reshape(num, height // size, size, -1)
-    grid = (num, height // size, width // size, size) + rest
-    high = rows.amax(dim=2).view(grid).amax(dim=3)
-    low = rows.amin(dim=2).view(grid).amin(dim=3) if with_min else None
-    return low, high
+    near_sq = far_sq = None
+    for component in range(low.shape[0]):
+        person = person_tag[:, component, None]
+        below = low[component] - person  # the float32 differences of the range ends bound every pixel's difference
+        above = high[component] - person
+        near = np.maximum(below, 0)
+        near += np.minimum(above, 0)  # at most one term is non-zero since below <= above
+        far = np.maximum(above, np.negative(below, out=below), out=above)
+        near *= near
+        far *= far
+        if near_sq is None:
+            near_sq, far_sq = near, far
+        else:  # in index order, as numpy sums fewer than 8 terms
+            near_sq += near
+            far_sq += far
+    least, largest = _rounded_distance(near_sq), _rounded_distance(far_sq)
+    return tile_max - least, tile_max - largest, least, least == largest
 
 
 @dataclass
-class _TilePyramid:
+class _TileStats:
     """Per-tile statistics of U joint maps: fine tiles (``block`` px) grouped into coarse tiles of
     ``factor x factor`` fine tiles (Tc coarse tiles per map, row-major; S = factor**2 fine tiles each, row-major).
 
-    coarse_*: (U * Tc[, D]); fine_*: (U * Tc, S[, D]), so the fine tiles of one coarse tile are one contiguous row.
-    ``*_max``: max heat; ``*_low`` / ``*_high``: per-channel tag range; ``*_ref_heat`` / ``*_ref_tag``: one real
-    pixel per tile for lower bounds (the centre pixel of a fine tile; for a coarse tile, that of its best fine tile).
+    ``coarse_max`` (U, Tc) / ``fine_max`` (U * Tc, S): max heat (-inf for fine tiles beyond the map);
+    ``coarse_low``, ``coarse_high`` (L, U, Tc) / ``fine_low``, ``fine_high`` (L, U * Tc, S): tag range per component.
     """
 
     block: int
     factor: int
     coarse_cols: int
     num_coarse: int
-    fine_max: torch.Tensor
-    fine_low: torch.Tensor
-    fine_high: torch.Tensor
-    fine_ref_heat: torch.Tensor
-    fine_ref_tag: torch.Tensor
-    coarse_max: torch.Tensor
-    coarse_low: torch.Tensor
-    coarse_high: torch.Tensor
-    coarse_ref_heat: torch.Tensor
-    coarse_ref_tag: torch.Tensor
+    coarse_max: np.ndarray
+    coarse_low: np.ndarray
+    coarse_high: np.ndarray
+    fine_max: np.ndarray
+    fine_low: np.ndarray
+    fine_high: np.ndarray
 
     @classmethod
-    def build(cls, heat: torch.Tensor, tags: torch.Tensor, block: int, factor: int) -> '_TilePyramid':
-        """heat (U, H, W), tags (U, H, W, D) with H, W multiples of ``block * factor``."""
-        num, height, width = heat.shape
-        tag_dim = tags.shape[-1]
-        coarse_rows, coarse_cols = height // (block * factor), width // (block * factor)
-        num_coarse = coarse_rows * coarse_cols
+    def build(cls, heat: torch.Tensor, tags: torch.Tensor, used: np.ndarray, block: int, factor: int,
+              heat_tile_max: Optional[np.ndarray] = None) -> '_TileStats':
+        """Statistics of the joints ``used`` (U,) of heat (K, H, W) and tags (L, K, H, W), float32 CPU tensors;
+        heat_tile_max: the heat's ``block`` px tile max (K, ceil(H/block), ceil(W/block)) if already known."""
+        num_tags, num_joints, height, width = tags.shape
+        num = used.size
+        if heat_tile_max is not None:
+            fine_max = torch.from_numpy(heat_tile_max[used])
+        else:
+            fine_max = pool_tiles(heat[torch.from_numpy(used)] if num < num_joints else heat, block)[0]
+        fine_rows, fine_cols = fine_max.shape[1:]
+        if 2 * num <= num_joints:  # few joints: joint by joint, on views of the maps (no copy)
+            ranges = [pool_tiles(tags[:, joint], block, ('min', 'max')) for joint in used.tolist()]
+            fine_low, fine_high = (torch.stack(part, dim=1) for part in zip(*ranges))
+        else:  # most joints: all at once (fewer, larger ops), then the joints in use
+            ranges = pool_tiles(tags.reshape(num_tags * num_joints, height, width), block, ('min', 'max'))
+            fine_low, fine_high = (part.view(num_tags, num_joints, fine_rows, fine_cols) for part in ranges)
+            if num < num_joints:
+                index = torch.from_numpy(used)
+                fine_low, fine_high = fine_low[:, index], fine_high[:, index]
+        coarse_rows, coarse_cols = -(-fine_rows // factor), -(-fine_cols // factor)
+        pad = (0, coarse_cols * factor - fine_cols, 0, coarse_rows * factor - fine_rows)
+        if any(pad):
+            # fine tiles beyond the map: heat -inf (never kept unless every score is -inf, and then they hold no
+            # pixel); an empty tag range for the coarse range, then any finite range (0) so their bounds stay finite
+            fine_max = F.pad(fine_max, pad, value=float('-inf'))
+            fine_low, fine_high = F.pad(fine_low, pad, value=float('inf')), F.pad(fine_high, pad, value=float('-inf'))
 
-        def by_coarse(values: torch.Tensor) -> torch.Tensor:  # (U, R, C, ...) -> (U * Tc, S, ...)
-            rest = values.shape[3:]
-            grid = values.reshape(num, coarse_rows, factor, coarse_cols, factor, *rest).transpose(2, 3)
-            return grid.reshape(num * num_coarse, factor * factor, *rest)
+        def by_coarse(values: torch.Tensor) -> torch.Tensor:  # (..., R, C) -> (..., Tc, S), contiguous
+            lead = values.shape[:-2]
+            grid = values.reshape(*lead, coarse_rows, factor, coarse_cols, factor).transpose(-3, -2)
+            return grid.reshape(*lead, coarse_rows * coarse_cols, factor * factor)
 
-        _, fine_max = _pool(heat, block, with_min=False)
-        fine_low, fine_high = _pool(tags, block)
-        centre = block // 2
+        # small tensors from here on: torch's reductions over short runs beat numpy's
         fine_max, fine_low, fine_high = by_coarse(fine_max), by_coarse(fine_low), by_coarse(fine_high)
-        fine_ref_heat = by_coarse(heat[:, centre::block, centre::block])
-        fine_ref_tag = by_coarse(tags[:, centre::block, centre::block])
-
-        coarse_max, which = fine_max.max(dim=1)
-        # reference pixel of a coarse tile: the centre of its best fine tile
-        coarse_ref_heat = fine_ref_heat.gather(1, which[:, None])[:, 0]
-        coarse_ref_tag = fine_ref_tag.gather(1, which[:, None, None].expand(-1, 1, tag_dim))[:, 0]
-        return cls(block, factor, coarse_cols, num_coarse, fine_max, fine_low, fine_high, fine_ref_heat,
-                   fine_ref_tag, coarse_max, fine_low.amin(dim=1), fine_high.amax(dim=1), coarse_ref_heat,
-                   coarse_ref_tag)
-
-    def pixels(self, coarse: torch.Tensor, sub: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """(y, x), each (N, block**2) row-major, of fine tile ``sub`` of coarse tile ``coarse`` (padded-map px)."""
-        offsets = torch.arange(self.block * self.block, device=coarse.device)
-        span = self.block * self.factor
-        y0 = (coarse // self.coarse_cols) * span + (sub // self.factor) * self.block
-        x0 = (coarse % self.coarse_cols) * span + (sub % self.factor) * self.block
-        return y0[:, None] + offsets // self.block, x0[:, None] + offsets % self.block
+        coarse_max, coarse_low, coarse_high = fine_max.amax(-1), fine_low.amin(-1), fine_high.amax(-1)
+        if any(pad):
+            outside = torch.ones((coarse_rows * factor, coarse_cols * factor), dtype=torch.bool)
+            outside[:fine_rows, :fine_cols] = False
+            outside = by_coarse(outside)
+            fine_low[:, :, outside] = 0.0
+            fine_high[:, :, outside] = 0.0
+        num_coarse = coarse_rows * coarse_cols
+        return cls(block, factor, coarse_cols, num_coarse, coarse_max.numpy(), coarse_low.numpy(),
+                   coarse_high.numpy(), fine_max.reshape(num * num_coarse, -1).numpy(),
+                   fine_low.reshape(num_tags, num * num_coarse, -1).numpy(),
+                   fine_high.reshape(num_tags, num * num_coarse, -1).numpy())
 
 
-def _pad_to_multiple(heatmaps: torch.Tensor, tags: torch.Tensor, multiple: int) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Pad H, W up to a multiple: heat with -inf (never better than a real pixel), tags by edge replication (keeps
-    the tile tag ranges as tight as without padding)."""
-    height, width = heatmaps.shape[-2:]
-    pad_h, pad_w = -height % multiple, -width % multiple
-    if not (pad_h or pad_w):
-        return heatmaps, tags
-    heatmaps = F.pad(heatmaps, (0, pad_w, 0, pad_h), value=float('-inf'))
-    rows = torch.arange(height + pad_h, device=tags.device).clamp(max=height - 1)
-    cols = torch.arange(width + pad_w, device=tags.device).clamp(max=width - 1)
-    return heatmaps, tags[:, rows][:, :, cols]
+class _Search:
+    """State of one search: the tile statistics, block x block window views of the maps, the pairs and their best
+    lower bounds. Entries (pair, coarse tile[, fine tile]) are kept sorted by pair."""
+
+    def __init__(self, heatmaps: torch.Tensor, tags: torch.Tensor, joint: np.ndarray, person_tag: np.ndarray,
+                 block: int, coarse_factor: int, chunk_elements: int, heat_tile_max: Optional[np.ndarray]) -> None:
+        self.num_tags, _, self.height, self.width = tags.shape
+        self.joint = joint
+        # statistics only for the joints some pair needs
+        used, self.local_joint = np.unique(joint, return_inverse=True)
+        self.stats = _TileStats.build(heatmaps, tags, used, block, coarse_factor, heat_tile_max)
+        self.person_tag = np.ascontiguousarray(person_tag, dtype=np.float32)
+        heat, tag_planes = heatmaps.numpy(), tags.numpy()
+        if self.height < block or self.width < block:  # windows need a map of at least one tile (small maps only)
+            pad = ((0, max(0, block - self.height)), (0, max(0, block - self.width)))
+            heat = np.pad(heat, ((0, 0), ) + pad, constant_values=-np.inf)
+            tag_planes = np.pad(tag_planes, ((0, 0), (0, 0)) + pad)
+        # every block x block window of the maps as a view: a tile's pixels are read as rows of block contiguous
+        # values, with no per-pixel index arrays
+        self.heat_windows = sliding_window_view(heat, (block, block), axis=(1, 2))  # (K, H', W', b, b)
+        self.tag_windows = sliding_window_view(tag_planes, (block, block), axis=(2, 3))  # (L, K, H', W', b, b)
+        # no tile reaches beyond the map: no pixel masks needed
+        span = block * coarse_factor
+        self.aligned = self.height % span == 0 and self.width % span == 0
+        self.chunk_elements = chunk_elements
+        self.best_lower = np.full(joint.shape[0], -np.inf, dtype=np.float32)
+
+    def raise_lower(self, pair: np.ndarray, lower: np.ndarray) -> None:
+        """best_lower[p] = max(best_lower[p], lower of p's entries); ``pair`` sorted."""
+        if pair.size:
+            starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+            first = pair[starts]
+            self.best_lower[first] = np.maximum(self.best_lower[first], np.maximum.reduceat(lower, starts))
+
+    def coarse_bounds(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Bounds of every (pair, coarse tile); raises the lower bounds. Returns the entries that can hold their
+        pair's maximum: pair, coarse, upper (N,)."""
+        stats, num_pairs = self.stats, self.joint.shape[0]
+        kept = []
+        step = max(1, self.chunk_elements // stats.num_coarse)
+        for start in range(0, num_pairs, step):
+            pairs = np.arange(start, min(start + step, num_pairs))
+            rows = self.local_joint[pairs]
+            upper, lower, _, _ = _score_bounds(stats.coarse_max[rows], stats.coarse_low[:, rows],
+                                               stats.coarse_high[:, rows], self.person_tag[pairs])
+            self.best_lower[pairs] = np.maximum(self.best_lower[pairs], lower.max(axis=1))
+            entry, coarse = np.nonzero(upper >= self.best_lower[pairs, None])
+            kept.append((pairs[entry], coarse, upper[entry, coarse]))
+        return tuple(np.concatenate(parts) for parts in zip(*kept))
+
+    def fine_bounds(self, pair: np.ndarray,
+                    coarse: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Bounds of the fine tiles of (pair, coarse tile) entries; raises the lower bounds. Returns the fine tiles
+        that can hold their pair's maximum: pair, coarse, sub, upper, least (N,), ``least`` NaN where the rounded
+        distance is not constant over the tile."""
+        stats = self.stats
+        num_sub = stats.factor * stats.factor
+        rows = self.local_joint[pair] * stats.num_coarse + coarse
+        upper = np.empty((pair.size, num_sub), np.float32)
+        least = np.empty((pair.size, num_sub), np.float32)
+        step = max(1, self.chunk_elements // num_sub)
+        for start in range(0, pair.size, step):
+            sel = slice(start, start + step)
+            upper[sel], lower, least[sel], constant = _score_bounds(
+                stats.fine_max[rows[sel]], stats.fine_low[:, rows[sel]], stats.fine_high[:, rows[sel]],
+                self.person_tag[pair[sel]])
+            least[sel][~constant] = np.nan
+            self.raise_lower(pair[sel], lower.max(axis=1))
+        entry, sub = np.nonzero(upper >= self.best_lower[pair, None])
+        return pair[entry], coarse[entry], sub, upper[entry, sub], least[entry, sub]
+
+    def tile_windows(self, pair: np.ndarray, coarse: np.ndarray,
+                     sub: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
+        """Where the pixels of fine tiles are read: joint, window origin y0, x0 (N,), and (N, b, b) bool, whether the
+        window pixel belongs to the tile (None when all do). A tile cut by the right or bottom border is read from
+        the window that ends at the border, whose first rows / columns belong to the previous tile."""
+        stats = self.stats
+        block, span = stats.block, stats.block * stats.factor
+        y0 = (coarse // stats.coarse_cols) * span + (sub // stats.factor) * block
+        x0 = (coarse % stats.coarse_cols) * span + (sub % stats.factor) * block
+        if self.aligned:
+            return self.joint[pair], y0, x0, None
+        last_y, last_x = self.heat_windows.shape[1] - 1, self.heat_windows.shape[2] - 1
+        origin_y, origin_x = np.minimum(y0, last_y), np.minimum(x0, last_x)
+        steps = np.arange(block)
+        rows = origin_y[:, None] + steps
+        cols = origin_x[:, None] + steps
+        row_ok = (rows >= y0[:, None]) & (rows < self.height)
+        col_ok = (cols >= x0[:, None]) & (cols < self.width)
+        return self.joint[pair], origin_y, origin_x, row_ok[:, :, None] & col_ok[:, None, :]
+
+    def first_index(self, scores: np.ndarray, best: np.ndarray, origin_y: np.ndarray, origin_x: np.ndarray,
+                    inside: Optional[np.ndarray]) -> np.ndarray:
+        """Flat index ``y * W + x`` of the first window pixel (row-major) whose score equals ``best`` (N,); a large
+        value where none does (NaN scores)."""
+        block = self.stats.block
+        hit = scores == best[:, None, None]
+        if inside is not None:
+            hit &= inside
+        hit = hit.reshape(best.size, block * block)
+        first = hit.argmax(axis=1)
+        index = (origin_y + first // block) * self.width + origin_x + first % block
+        return np.where(hit[np.arange(best.size), first], index, np.iinfo(np.int64).max)
+
+    def score_tiles(self, pair: np.ndarray, coarse: np.ndarray, sub: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Exact best score of each fine tile from all its pixels, as the reference computes it, and the flat index
+        of its first maximum; raises the lower bounds (``pair`` sorted)."""
+        best = np.empty(pair.size, np.float32)
+        first = np.empty(pair.size, np.int64)
+        block = self.stats.block
+        step = max(1, self.chunk_elements // (block * block * (self.num_tags + 2)))
+        for start in range(0, pair.size, step):
+            sel = slice(start, start + step)
+            joint, origin_y, origin_x, inside = self.tile_windows(pair[sel], coarse[sel], sub[sel])
+            diff = self.tag_windows[:, joint, origin_y, origin_x]  # (L, N, b, b)
+            diff -= self.person_tag[pair[sel]].T[:, :, None, None]
+            diff *= diff
+            squared = diff[0]
+            for component in range(1, self.num_tags):  # in index order, as numpy sums fewer than 8 terms
+                squared += diff[component]
+            scores = self.heat_windows[joint, origin_y, origin_x]
+            scores -= _rounded_distance(squared)
+            if inside is not None:
+                scores[~inside] = -np.inf
+            best[sel] = scores.max(axis=(1, 2))
+            first[sel] = self.first_index(scores, best[sel], origin_y, origin_x, inside)
+        self.raise_lower(pair, best)
+        return best, first
+
+    def first_from_heat(self, pair: np.ndarray, coarse: np.ndarray, sub: np.ndarray, least: np.ndarray,
+                        best: np.ndarray) -> np.ndarray:
+        """First pixel of tiles of constant rounded distance ``least`` whose ``heat - least`` equals ``best``."""
+        joint, origin_y, origin_x, inside = self.tile_windows(pair, coarse, sub)
+        scores = self.heat_windows[joint, origin_y, origin_x] - least[:, None, None]
+        return self.first_index(scores, best, origin_y, origin_x, inside)
+
+
+# Tiles each pair opens / scores in the first round of the best-first search (speed only).
+FIRST_ROUND_SIZE = 4
+
+
+class _Frontier:
+    """Entries waiting to be opened (coarse tiles to split, fine tiles to score), as columns of equal length kept
+    sorted by pair, then by decreasing upper bound."""
+
+    def __init__(self, **columns: np.ndarray) -> None:
+        self.columns = self._sorted(columns)
+
+    def add(self, **columns: np.ndarray) -> None:
+        self.columns = self._sorted({name: np.concatenate([self.columns[name], columns[name]]) for name in columns})
+
+    @staticmethod
+    def _sorted(columns: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        # one float64 key: pair, then decreasing upper bound squashed into [0, 0.5] (merging close bounds only
+        # changes the visiting order, never the result; several times faster than lexsort)
+        key = columns['pair'] + (0.25 - np.arctan(columns['upper'].astype(np.float64)) / (2 * np.pi))
+        order = np.argsort(key, kind='stable')
+        return {name: values[order] for name, values in columns.items()}
+
+    def pop(self, size: int, best_lower: np.ndarray) -> Dict[str, np.ndarray]:
+        """Drop the entries that cannot reach their pair's best lower bound; remove and return the first ``size``
+        of each pair (sorted by pair)."""
+        pair, upper = self.columns['pair'], self.columns['upper']
+        alive = np.flatnonzero(upper >= best_lower[pair])
+        pair = pair[alive]
+        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if alive.size else alive
+        rank = np.arange(alive.size) - np.repeat(starts, np.diff(np.r_[starts, alive.size]))
+        taken, kept = alive[rank < size], alive[rank >= size]
+        popped = {name: values[taken] for name, values in self.columns.items()}
+        self.columns = {name: values[kept] for name, values in self.columns.items()}
+        return popped
+
+
+def search_refine_pixels(heatmaps: torch.Tensor,
+                         tags: torch.Tensor,
+                         joint: np.ndarray,
+                         person_tag: np.ndarray,
+                         block: int = 8,
+                         coarse_factor: int = 4,
+                         chunk_elements: int = 1 << 20,
+                         heat_tile_max: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """For each (joint, person tag) pair, the first pixel (row-major) maximising
+    ``heat_j - round(||tag_j - person_tag||)`` (see the module docstring).
+
+    Args:
+        heatmaps: (K, H, W) float32 CPU tensor.
+        tags: (L, K, H, W) float32 CPU tensor (channels-first tag planes).
+        joint: (M,) int64 joint of each pair.
+        person_tag: (M, L) float32.
+        block, coarse_factor: fine tile side and fine tiles per coarse tile side (speed only; results do not
+            depend on them).
+        chunk_elements: bound on the size of temporary arrays.
+        heat_tile_max: (K, ceil(H/block), ceil(W/block)) float32 max of each ``block`` px heatmap tile, if already
+            computed (the candidates' NMS computes it).
+
+    Returns:
+        x, y: (M,) int64 pixel of the maximum.
+    """
+    num_pairs = joint.shape[0]
+    width = tags.shape[-1]
+    if num_pairs == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    search = _Search(heatmaps, tags, joint, person_tag, block, coarse_factor, chunk_elements, heat_tile_max)
+    no_entries = np.zeros(0, np.int64)
+
+    # Best first, in rounds of doubling size: each pair opens its most promising coarse tiles (bounds of their fine
+    # tiles) and scores its most promising fine tiles exactly; every round raises the lower bounds that prune what
+    # is left, until nothing that could hold a maximum is left. (The first round takes a few per pair: each round
+    # has a fixed cost, and the first tiles are rarely all pruned.)
+    pair, coarse, upper = search.coarse_bounds()
+    coarse_tiles = _Frontier(pair=pair, coarse=coarse, upper=upper)
+    fine_tiles = _Frontier(pair=no_entries, coarse=no_entries, sub=no_entries, upper=np.zeros(0, np.float32))
+    done = []  # fine tiles with their exact best: (pair, coarse, sub, best, least, first pixel or -1), least NaN
+    # where scored from the pixels
+    size = FIRST_ROUND_SIZE
+    while True:
+        opened = coarse_tiles.pop(size, search.best_lower)
+        if opened['pair'].size:
+            pair, coarse, sub, upper, least = search.fine_bounds(opened['pair'], opened['coarse'])
+            constant = ~np.isnan(least)  # exact best known: the upper bound
+            done.append((pair[constant], coarse[constant], sub[constant], upper[constant], least[constant],
+                         np.full(int(constant.sum()), -1)))
+            fine_tiles.add(pair=pair[~constant], coarse=coarse[~constant], sub=sub[~constant], upper=upper[~constant])
+        scored = fine_tiles.pop(size, search.best_lower)
+        if scored['pair'].size:
+            pair, coarse, sub = scored['pair'], scored['coarse'], scored['sub']
+            best, first = search.score_tiles(pair, coarse, sub)
+            done.append((pair, coarse, sub, best, np.full(pair.size, np.nan, np.float32), first))
+        if not (opened['pair'].size or scored['pair'].size):
+            break
+        size *= 2
+
+    # per pair: the smallest flat index among its tiles holding the pair's maximum (row-major = argmax order); a tile
+    # of constant rounded distance r holds it first at its first pixel with heat - r equal to it
+    pair, coarse, sub, best, least, first = (np.concatenate(column) for column in zip(*done))
+    pair_best = np.full(num_pairs, -np.inf, np.float32)
+    np.maximum.at(pair_best, pair, best)
+    wins = np.flatnonzero(best == pair_best[pair])
+    from_heat = wins[~np.isnan(least[wins])]
+    first[from_heat] = search.first_from_heat(pair[from_heat], coarse[from_heat], sub[from_heat], least[from_heat],
+                                              best[from_heat])
+    index = np.full(num_pairs, np.iinfo(np.int64).max)
+    np.minimum.at(index, pair[wins], first[wins])
+    index[index == np.iinfo(np.int64).max] = 0  # only when every score is NaN
+    return index % width, index // width
 
 
 def best_refine_pixels(heatmaps: torch.Tensor,
@@ -224,155 +484,16 @@ def best_refine_pixels(heatmaps: torch.Tensor,
                        person_tag: torch.Tensor,
                        block: int = 8,
                        coarse_factor: int = 4,
-                       chunk_elements: int = 1 << 22) -> Tuple[torch.Tensor, torch.Tensor]:
-    """For each (joint, person tag) pair, the first pixel (row-major) maximising
-    ``heat_j - round(||tag_j - person_tag||)``.
+                       chunk_elements: int = 1 << 20) -> Tuple[torch.Tensor, torch.Tensor]:
+    """:func:`search_refine_pixels` for tags in the reference layout (checks and external callers).
 
     Args:
-        heatmaps: (J, H, W) float32.
-        tags: (J, H, W, D) float32.
-        joint: (M,) int64 joint of each pair.
-        person_tag: (M, D) float32.
-        block, coarse_factor: fine tile side and fine tiles per coarse tile side (speed only; results do not
-            depend on them).
-        chunk_elements: bound on the size of temporary tensors.
+        heatmaps: (J, H, W); tags: (J, H, W, D); joint: (M,) int64; person_tag: (M, D); any device.
 
     Returns:
-        x, y: (M,) int64 pixel of the maximum.
+        x, y: (M,) int64 tensors on the maps' device.
     """
-    num_pairs = joint.shape[0]
-    device = heatmaps.device
-    height, width = heatmaps.shape[-2:]
-    tag_dim = tags.shape[-1]
-    if num_pairs == 0:
-        return joint.new_zeros(0), joint.new_zeros(0)
-    used, local_joint = torch.unique(joint, return_inverse=True)
-    if 2 * used.numel() <= heatmaps.shape[0]:  # statistics only for the joints some pair needs (if few)
-        heatmaps, tags = heatmaps[used], tags[used]
-    else:  # copying most joints costs about as much as computing the statistics of all
-        local_joint = joint
-    heat, tags = _pad_to_multiple(heatmaps, tags, block * coarse_factor)
-    padded_width = heat.shape[-1]
-    tiles = _TilePyramid.build(heat, tags, block, coarse_factor)
-    num_joints, num_coarse = heat.shape[0], tiles.num_coarse
-
-    # Pairs as a padded (joint, slot) table so the coarse stage broadcasts against per-joint tile statistics.
-    order = torch.sort(local_joint, stable=True).indices
-    sorted_joint = local_joint[order]
-    counts = torch.bincount(sorted_joint, minlength=num_joints)
-    slot = torch.arange(num_pairs, device=device) - (torch.cumsum(counts, 0) - counts)[sorted_joint]
-    num_slots = int(counts.max()) if num_pairs else 0
-    pair_of = torch.full((num_joints, num_slots), -1, dtype=torch.int64, device=device)
-    pair_of[sorted_joint, slot] = order
-
-    flat_heat, flat_tags = heat.reshape(-1), tags.reshape(-1, tag_dim)
-    map_size = heat.shape[-2] * padded_width
-
-    def exact_tiles(pair: torch.Tensor, coarse: torch.Tensor,
-                    sub: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Exact best score of each (pair, fine tile) and the flat pixel index of its first maximum."""
-        best = torch.empty(pair.shape[0], device=device)
-        best_index = torch.empty(pair.shape[0], dtype=torch.int64, device=device)
-        rows_per_chunk = max(1, chunk_elements // (block * block * (tag_dim + 2)))
-        for start in range(0, pair.shape[0], rows_per_chunk):
-            sel = slice(start, start + rows_per_chunk)
-            ys, xs = tiles.pixels(coarse[sel], sub[sel])
-            pixel = ys * padded_width + xs  # (N, block^2), row-major inside the tile
-            flat = local_joint[pair[sel]][:, None] * map_size + pixel
-            tag = flat_tags.index_select(0, flat.reshape(-1)).view(*flat.shape, tag_dim)
-            scores = refine_scores(flat_heat[flat], tag, person_tag[pair[sel]][:, None, :])
-            best[sel], local = scores.max(dim=1)
-            best_index[sel] = pixel.gather(1, local[:, None])[:, 0]
-        return best, best_index
-
-    num_sub = coarse_factor * coarse_factor
-
-    def fine_bounds(pair: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
-        """Upper bounds (N, S) of the fine tiles of each (pair, coarse tile); their lower bounds raise best_lower."""
-        row = local_joint[pair] * num_coarse + coarse  # row of the fine statistics
-        upper = torch.empty((pair.shape[0], num_sub), device=device)
-        rows_per_chunk = max(1, chunk_elements // (num_sub * tag_dim))
-        for start in range(0, pair.shape[0], rows_per_chunk):
-            sel = slice(start, start + rows_per_chunk)
-            r = row[sel]
-            upper[sel], lower = _score_bounds(person_tag[pair[sel]][:, None], tiles.fine_max.index_select(0, r),
-                                              tiles.fine_low.index_select(0, r), tiles.fine_high.index_select(0, r),
-                                              tiles.fine_ref_tag.index_select(0, r),
-                                              tiles.fine_ref_heat.index_select(0, r))
-            best_lower.scatter_reduce_(0, pair[sel], lower.max(dim=1).values, reduce='amax')
-        return upper
-
-    def probe(pair: torch.Tensor, coarse: torch.Tensor, sub: torch.Tensor, upper: torch.Tensor) -> None:
-        """Score each pair's fine tile with the highest upper bound exactly: a tight lower bound."""
-        top = _top_entry_per_pair(pair, upper, num_pairs)
-        best, _ = exact_tiles(pair[top], coarse[top], sub[top])
-        best_lower.scatter_reduce_(0, pair[top], best, reduce='amax')
-
-    # 1. coarse tiles that can hold each pair's maximum (bounds broadcast over a (joint, slot) table of pairs)
-    coarse_max = tiles.coarse_max.view(num_joints, 1, num_coarse)
-    coarse_low = tiles.coarse_low.view(num_joints, 1, num_coarse, tag_dim)
-    coarse_high = tiles.coarse_high.view(num_joints, 1, num_coarse, tag_dim)
-    coarse_ref_heat = tiles.coarse_ref_heat.view(num_joints, 1, num_coarse)
-    coarse_ref_tag = tiles.coarse_ref_tag.view(num_joints, 1, num_coarse, tag_dim)
-    best_lower = torch.full((num_pairs, ), float('-inf'), device=device)
-    kept_pair, kept_coarse, kept_upper = [], [], []
-    slots_per_chunk = max(1, chunk_elements // (num_coarse * tag_dim * num_joints))
-    for start in range(0, num_slots, slots_per_chunk):
-        table = pair_of[:, start:start + slots_per_chunk]  # (U, s)
-        valid = table >= 0
-        ref = person_tag[table.clamp(min=0)][:, :, None]  # (U, s, 1, D)
-        upper, lower = _score_bounds(ref, coarse_max, coarse_low, coarse_high, coarse_ref_tag, coarse_ref_heat)
-        pair_lower = lower.max(dim=-1).values
-        best_lower[table[valid]] = pair_lower[valid]
-        keep = (upper >= pair_lower[..., None]) & valid[..., None]
-        ju, js, tile = keep.nonzero(as_tuple=True)
-        kept_pair.append(table[ju, js])
-        kept_coarse.append(tile)
-        kept_upper.append(upper[ju, js, tile])
-    pair, coarse, coarse_upper = torch.cat(kept_pair), torch.cat(kept_coarse), torch.cat(kept_upper)
-
-    # 2. probe the most promising coarse tile of each pair (its most promising fine tile), then prune coarse tiles
-    top = _top_entry_per_pair(pair, coarse_upper, num_pairs)
-    top_upper = fine_bounds(pair[top], coarse[top])
-    top_sub = top_upper.argmax(dim=1)
-    probe(pair[top], coarse[top], top_sub, top_upper.gather(1, top_sub[:, None])[:, 0])
-    keep = coarse_upper >= best_lower[pair]
-    pair, coarse = pair[keep], coarse[keep]
-
-    # 3. fine tiles inside the surviving coarse tiles, a second probe, and pruning
-    upper = fine_bounds(pair, coarse)
-    entry, sub = (upper >= best_lower[pair][:, None]).nonzero(as_tuple=True)
-    pair, coarse, upper = pair[entry], coarse[entry], upper[entry, sub]
-    probe(pair, coarse, sub, upper)
-    keep = upper >= best_lower[pair]
-    pair, coarse, sub = pair[keep], coarse[keep], sub[keep]
-
-    # 4. exact scores inside the surviving fine tiles; per tile its first maximum (pixels are in row-major order)
-    tile_best, tile_best_index = exact_tiles(pair, coarse, sub)
-
-    # 5. per pair: the smallest flat index among its best tiles (row-major = the reference's argmax order)
-    index = _first_maximum_per_pair(pair, tile_best, tile_best_index, num_pairs)
-    return (index % padded_width).clamp(max=width - 1), (index // padded_width).clamp(max=height - 1)
-
-
-def _top_entry_per_pair(pair: torch.Tensor, value: torch.Tensor, num_pairs: int) -> torch.Tensor:
-    """Index of the first entry with the largest ``value`` of each pair that has entries."""
-    device = value.device
-    top_value = torch.full((num_pairs, ), float('-inf'), device=device).scatter_reduce(0, pair, value, 'amax')
-    count = pair.shape[0]
-    entry = torch.where(value == top_value[pair], torch.arange(count, device=device), torch.full_like(pair, count))
-    first = torch.full((num_pairs, ), count, dtype=torch.int64, device=device).scatter_reduce(0, pair, entry, 'amin')
-    return first[first < count]
-
-
-def _first_maximum_per_pair(pair: torch.Tensor, best: torch.Tensor, best_index: torch.Tensor,
-                            num_pairs: int) -> torch.Tensor:
-    """Per pair, the smallest ``best_index`` among its entries holding the pair's largest ``best``."""
-    device = best.device
-    pair_best = torch.full((num_pairs, ), float('-inf'), device=device)
-    pair_best = pair_best.scatter_reduce(0, pair, best, reduce='amax', include_self=True)
-    big = torch.iinfo(torch.int64).max
-    candidates = torch.where(best == pair_best[pair], best_index, torch.full_like(best_index, big))
-    index = torch.full((num_pairs, ), big, dtype=torch.int64, device=device)
-    index = index.scatter_reduce(0, pair, candidates, reduce='amin', include_self=True)
-    return torch.where(index == big, torch.zeros_like(index), index)  # only when every score is NaN
+    planes = tags.detach().float().cpu().permute(3, 0, 1, 2).contiguous()
+    x, y = search_refine_pixels(heatmaps.detach().float().cpu().contiguous(), planes, joint.cpu().numpy(),
+                                person_tag.detach().float().cpu().numpy(), block, coarse_factor, chunk_elements)
+    return torch.from_numpy(x).to(heatmaps.device), torch.from_numpy(y).to(heatmaps.device)

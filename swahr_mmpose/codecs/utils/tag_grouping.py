@@ -53,6 +53,11 @@ try:  # munkres 3.x: the solver behind Munkres.compute (see _munkres_pairs)
     from munkres._core import _assign as _munkres_assign
 except ImportError:  # pragma: no cover - other munkres versions
     _munkres_assign = None
+try:  # munkres 3.x's compiled kernel, which _assign runs on problems of at least _NATIVE_MIN cells (see _munkres_pairs)
+    from munkres._core import _NATIVE_MIN as _MUNKRES_NATIVE_MIN
+    from munkres._native import solve_array as _munkres_solve_array
+except ImportError:  # pragma: no cover - other munkres versions
+    _munkres_solve_array = None
 
 
 class JointCandidates(NamedTuple):
@@ -290,21 +295,36 @@ def munkres_assignment(cost: np.ndarray) -> np.ndarray:
     num_rows, num_groups = cost.shape
     if num_rows > num_groups:
         cost = np.concatenate([cost, np.full((num_rows, num_rows - num_groups), REFERENCE_PAD_COST)], axis=1)
-    column_of_row = np.full(num_rows, -1, dtype=np.int64)
-    for row, col in _munkres_pairs(cost):
-        column_of_row[row] = col
+    column_of_row = _munkres_columns(cost)
     column_of_row[column_of_row >= num_groups] = num_groups  # any padding column means "no group"
     return column_of_row
 
 
-def _munkres_pairs(cost: np.ndarray) -> List[Tuple[int, int]]:
-    """``Munkres().compute(cost)`` for a finite float matrix, without its per-cell Python validation.
+def _munkres_columns(cost: np.ndarray) -> np.ndarray:
+    """``Munkres().compute(cost)`` for a finite float (n, m) matrix with n <= m, as the column of each row (n,).
 
-    munkres 3.x's ``compute`` validates every cell in Python (about 70 % of its time on 30 x 30), then solves with
-    ``_assign`` on the matrix's ``tolist()`` values. Our costs are finite floats by construction, so we call
-    ``_assign`` on the same values; the result is the same by construction (tests compare both on tie-heavy
-    matrices). Other munkres versions take the public path.
+    munkres 3.x's ``compute`` validates every cell in Python (about 70 % of its time on 30 x 30), then ``_assign``
+    hands problems of at least ``_NATIVE_MIN`` cells to its compiled kernel, after copying the ``tolist()`` values
+    cell by cell into a flat float64 buffer, and solves smaller ones in Python. Our costs are finite floats by
+    construction, so the same kernel gets the same float64 values here straight from the array (``solve_array``,
+    munkres' zero-copy entry point), and small problems take ``_assign``: the result is the same by construction
+    (tests compare with ``Munkres().compute`` on tie-heavy matrices). Other munkres versions take the public path.
     """
+    num_rows, num_cols = cost.shape
+    if _munkres_solve_array is not None and num_rows * num_cols >= _MUNKRES_NATIVE_MIN:
+        solved = _munkres_solve_array(np.ascontiguousarray(cost, dtype=np.float64))
+        if isinstance(solved, tuple):  # None or a failure sentinel: the kernel declined, take the Python path
+            return np.asarray(solved[0], dtype=np.int64)
+    column_of_row = np.full(num_rows, -1, dtype=np.int64)
+    for row, col in _munkres_pairs(cost):
+        column_of_row[row] = col
+    return column_of_row
+
+
+def _munkres_pairs(cost: np.ndarray) -> List[Tuple[int, int]]:
+    """``Munkres().compute(cost)`` for a finite float matrix, without its per-cell Python validation (``_assign`` on
+    the matrix's ``tolist()`` values, which is what ``compute`` runs after validating). Other munkres versions take
+    the public path."""
     if _munkres_assign is None:
         return Munkres().compute(cost)
     rows = cost.tolist()
@@ -343,8 +363,9 @@ def has_relevant_near_tie(cost: np.ndarray, column_of_row: np.ndarray, acceptabl
     column[:num_rows] = column_of_row
     unmatched_rows = np.nonzero(column_of_row >= num_groups)[0]
     column[unmatched_rows] = num_groups + np.arange(unmatched_rows.size)
-    free_columns = np.setdiff1d(np.arange(num_groups), column_of_row[column_of_row < num_groups])
-    column[num_rows:] = free_columns
+    taken = np.zeros(num_groups, dtype=bool)
+    taken[column_of_row[column_of_row < num_groups]] = True
+    column[num_rows:] = np.flatnonzero(~taken)  # the groups left free
     # Exchange graph: edge i -> k = "row i takes row k's column"; following a cycle moves every row on it.
     own_cost = square[np.arange(size), column]
     exchange = square[:, column] - own_cost[:, None]
