@@ -1,13 +1,7 @@
-"""Shared fixtures for the tools' tests."""
+"""The tools' tests run with one torch thread (see ``one_torch_thread`` in tests/conftest.py)."""
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """The shared 2-core test machine is oversubscribed; one torch thread
-    keeps these (untimed) checks from stalling in thread contention."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _single_thread(one_torch_thread):
     yield
-    torch.set_num_threads(threads)

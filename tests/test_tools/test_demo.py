@@ -21,6 +21,7 @@ import swahr_mmpose.models.data_preprocessors  # noqa: F401
 import swahr_mmpose.models.pose_estimators  # noqa: F401
 import swahr_mmpose.visualization  # noqa: F401
 from swahr_mmpose.datasets.transforms.reference_resize import ReferenceBottomupResize
+from swahr_mmpose.testing import tiny_hrnet
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 K = 17
@@ -35,18 +36,7 @@ model = dict(
     data_preprocessor=dict(
         type='MultiScalePoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
-    backbone=dict(
-        type='HRNet', in_channels=3,
-        extra=dict(
-            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
-                        num_blocks=(1, ), num_channels=(16, )),
-            stage2=dict(num_modules=1, num_branches=2, block='BASIC',
-                        num_blocks=(1, 1), num_channels=(w, 2 * w)),
-            stage3=dict(num_modules=1, num_branches=3, block='BASIC',
-                        num_blocks=(1, 1, 1), num_channels=(w, 2 * w, 4 * w)),
-            stage4=dict(num_modules=1, num_branches=4, block='BASIC',
-                        num_blocks=(1, 1, 1, 1),
-                        num_channels=(w, 2 * w, 4 * w, 8 * w)))),
+    backbone={backbone!r},
     head=dict(type='SWAHRHead', in_channels=w, num_keypoints=17,
               decoder=dict(type='{decoder}', num_keypoints=17)),
     test_cfg=dict(multiscale_test=False, flip_test=True, align_corners=False))
@@ -81,7 +71,7 @@ def setup(tmp_path_factory):
 
     root = tmp_path_factory.mktemp('demo')
     config = root / 'tiny_swahr.py'
-    config.write_text(CONFIG.format(repo=REPO, decoder='AEDecoder'))
+    config.write_text(CONFIG.format(repo=REPO, decoder='AEDecoder', backbone=tiny_hrnet(8)))
     # What the repository's runtime config should say (see the report).
     config_vis = root / 'tiny_swahr_compat_vis.py'
     config_vis.write_text(
