@@ -231,3 +231,35 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     return run_quickstart(args.config, args.work_dir, args.data_root, args.num_train, args.num_val, args.image_size,
                           args.seed, args.iters, args.max_minutes, args.device, args.num_grid_images,
                           not args.no_error_analysis, args.cfg_options)
+
+
+def summarize_runs(summary_files: Sequence[str]) -> List[str]:
+    """A markdown table of quickstart runs grouped by config: mean ± sample std over seeds of AP, AP (M), AP (L), AR
+    and the oracle APs (``tools/summarize_quickstarts.py``)."""
+    groups: Dict[str, List[Dict[str, object]]] = {}
+    for path in summary_files:
+        with open(path) as f:
+            summary = json.load(f)
+        groups.setdefault(str(summary['config']), []).append(summary)
+
+    def stat(runs: List[Dict[str, object]], get) -> str:
+        values = np.array([get(run) for run in runs], dtype=np.float64)
+        if len(values) == 1:
+            return f'{values[0]:.3f}'
+        return f'{values.mean():.3f} ± {values.std(ddof=1):.3f}'
+
+    columns = [('AP', lambda r: r['coco/AP']), ('AP .5', lambda r: r['coco/AP .5']),
+               ('AP .75', lambda r: r['coco/AP .75']), ('AP (M)', lambda r: r['coco/AP (M)']),
+               ('AP (L)', lambda r: r['coco/AP (L)']), ('AR', lambda r: r['coco/AR']),
+               ('AP, GT tags', lambda r: r['error_analysis']['ap']['oracle tags']),
+               ('AP, GT peaks', lambda r: r['error_analysis']['ap']['oracle heatmaps']),
+               ('kpt recall', lambda r: r['error_analysis']['recall'])]
+    lines = ['| config | seeds | iterations | train min | ' + ' | '.join(name for name, _ in columns) + ' |',
+             '|---|---|---|---|' + '---|' * len(columns)]
+    for config, runs in sorted(groups.items()):
+        seeds = ', '.join(str(run['seed']) for run in sorted(runs, key=lambda r: r['seed']))
+        iters = ', '.join(sorted({str(run['iters']) for run in runs}))
+        minutes = stat(runs, lambda r: r['train_minutes']).split(' ')[0]
+        lines.append(f'| `{config}` | {seeds} | {iters} | {minutes} | ' +
+                     ' | '.join(stat(runs, get) for _, get in columns) + ' |')
+    return lines

@@ -42,3 +42,20 @@ def test_schedule_rescaling_keeps_its_shape():
     rescale_schedule(cfg, 600)
     assert cfg.train_cfg.max_iters == 600
     assert [(s['begin'], s['end']) for s in cfg.param_scheduler] == [(0, 30), (30, 600)]
+
+
+def test_runs_are_summarised_per_config_with_mean_and_spread(tmp_path):
+    from swahr_mmpose.quickstart import summarize_runs
+
+    paths = []
+    for config, seed, ap in (('a.py', 0, 0.2), ('a.py', 1, 0.4), ('b.py', 0, 0.1)):
+        summary = {f'coco/{k}': ap for k in ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR')}
+        summary.update(config=config, seed=seed, iters=10, train_minutes=1.0,
+                       error_analysis=dict(ap={'oracle tags': 0.5, 'oracle heatmaps': 0.6}, recall=0.7))
+        path = tmp_path / f'{config}_{seed}.json'
+        path.write_text(json.dumps(summary))
+        paths.append(str(path))
+    lines = summarize_runs(paths)
+    assert len(lines) == 4
+    assert lines[2].startswith('| `a.py` | 0, 1 | 10 |') and '0.300 ± 0.141' in lines[2]
+    assert lines[3].startswith('| `b.py` | 0 | 10 |') and '| 0.100 |' in lines[3]
