@@ -20,7 +20,7 @@ METRICS = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR')
 # network input they were < 5 px tall on the 1/4 heatmaps; error analysis: recall 0.31 for people under 64 px) and
 # less background clutter than the generator's default. See docs/synthetic_results.md.
 QUICKSTART_SCENE = dict(height_range=(0.3, 0.9), people_per_image=(1, 4), clutter_count=(0, 4))
-DEFAULT_CONFIG = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'swahr_hrnet_w32_synthetic.py')
+DEFAULT_CONFIG = 'configs/swahr_hrnet_w32_synthetic.py'  # the repository's, see find_config
 
 
 def ensure_dataset(data_root: str, num_train: int, num_val: int, image_size: int, seed: int,
@@ -52,9 +52,17 @@ def ensure_dataset(data_root: str, num_train: int, num_val: int, image_size: int
 def build_config(config: str, data_root: str, work_dir: str, seed: int, iters: Optional[int] = None,
                  max_minutes: Optional[float] = None, device: Optional[str] = None, cfg_options: Optional[dict] = None):
     """The synthetic config pointed at ``data_root`` and ``work_dir``; ``iters`` rescales its schedule (0 keeps the
-    freshly initialised model); ``max_minutes`` adds the wall-clock budget hook."""
+    freshly initialised model); ``max_minutes`` adds the wall-clock budget hook. ``config`` is a path, or a path
+    relative to the repository (``configs/...``) found in the checkout or the installed package."""
     from mmengine.config import Config
 
+    from swahr_mmpose.utils.config_paths import find_config
+
+    if not osp.isfile(config):
+        found = find_config(config)
+        if found is None:
+            raise FileNotFoundError(f'config {config!r} is neither a file nor a repository config')
+        config = found
     cfg = Config.fromfile(config)
     root = data_root.rstrip('/') + '/'
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

@@ -375,21 +375,12 @@ def convert_official_checkpoint(
 
 
 # ----------------------------------------------------------------- command line logic
-def find_config(relative_path: str) -> Optional[str]:
-    """Absolute path of a repository config (``configs/...``): in the checkout beside the package, or in the
-    installed package's ``.mim`` folder; ``None`` if neither has it."""
-    package_dir = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    for root in (osp.dirname(package_dir), osp.join(package_dir, '.mim')):
-        path = osp.join(root, relative_path)
-        if osp.isfile(path):
-            return path
-    return None
-
-
 def default_config_for(info: OfficialCheckpointInfo) -> Tuple[str, 'Config']:
     """The repository config matching ``info``; else the COCO config of the same width with the head adjusted
     (with_scale, num_keypoints). Returns (a name for messages, the Config)."""
     from mmengine.config import Config
+
+    from .config_paths import find_config
 
     path = find_config(info.suggested_config)
     if path is not None:
