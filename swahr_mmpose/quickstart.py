@@ -160,7 +160,8 @@ def run_quickstart(config: str = DEFAULT_CONFIG,
     from mmengine.runner import Runner
 
     import swahr_mmpose  # noqa: F401  (registers components)
-    from swahr_mmpose.analysis.error_analysis import collect_image_maps, evaluate_error_analysis, network_stride
+    from swahr_mmpose.analysis.error_analysis import (ap_by_person_size, collect_image_maps, evaluate_error_analysis,
+                                                      network_stride)
 
     ensure_dataset(data_root, num_train, num_val, image_size, data_seed)
     cfg = build_config(config, data_root, work_dir, seed, iters, max_minutes, device, cfg_options)
@@ -178,6 +179,9 @@ def run_quickstart(config: str = DEFAULT_CONFIG,
     summary: Dict[str, object] = {f'coco/{k}': float(metrics[f'coco/{k}']) for k in METRICS if f'coco/{k}' in metrics}
     summary.update(train_minutes=train_minutes, iters=int(runner.iter), planned_iters=int(cfg.train_cfg.max_iters),
                    stopped_early=stopped_early, seed=seed, data_seed=data_seed, config=osp.basename(config))
+    result_file = osp.join(work_dir, 'predictions.keypoints.json')  # written by CocoMetric (outfile_prefix)
+    if osp.isfile(result_file):
+        summary['ap_by_size'] = ap_by_person_size(cfg.test_evaluator.ann_file, result_file)
     model = runner.model
     if error_analysis:
         dataloader = runner.test_dataloader
@@ -213,6 +217,9 @@ def format_summary(summary: Dict[str, object], work_dir: str) -> List[str]:
     lines.append('COCO keypoint metrics on the synthetic validation set (CocoMetric, flip test):')
     lines.append('  ' + ''.join(f'{name:>9s}' for name in METRICS))
     lines.append('  ' + ''.join(f"{summary.get(f'coco/{name}', float('nan')):9.3f}" for name in METRICS))
+    if summary.get('ap_by_size'):
+        lines.append('AP by person size (sqrt(area), image px): ' +
+                     ', '.join(f'{name}: {ap:.3f}' for name, ap in summary['ap_by_size'].items()))
     analysis = summary.get('error_analysis')
     if analysis:
         ap = analysis['ap']
@@ -277,6 +284,10 @@ def summarize_runs(summary_files: Sequence[str]) -> List[str]:
                ('AP, GT tags', lambda r: r['error_analysis']['ap']['oracle tags']),
                ('AP, GT peaks', lambda r: r['error_analysis']['ap']['oracle heatmaps']),
                ('kpt recall', lambda r: r['error_analysis']['recall'])]
+    size_bins = sorted({name for group in groups.values() for run in group for name in run.get('ap_by_size', {})},
+                       key=lambda name: float(name.lstrip('>=').split('-')[0]))
+    columns += [(f'AP size {name}', lambda r, name=name: r.get('ap_by_size', {}).get(name, float('nan')))
+                for name in size_bins]
     lines = ['| config | seeds | iterations | train min | ' + ' | '.join(name for name, _ in columns) + ' |',
              '|---|---|---|---|' + '---|' * len(columns)]
     for config, runs in sorted(groups.items()):

@@ -2,15 +2,17 @@
 known: perfect maps give AP 1 everywhere; shuffled tags leave the detection perfect but make grouping the only loss;
 blank heatmaps leave nothing to detect unless the oracle heatmaps are substituted."""
 import copy
+import json
 import os.path as osp
 import runpy
 
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from swahr_mmpose.analysis.error_analysis import (ImageMaps, canvas_transform, evaluate_error_analysis,
+from swahr_mmpose.analysis.error_analysis import (ImageMaps, ap_by_person_size, canvas_transform, evaluate_error_analysis,
                                                   ground_truth_in_canvas, oracle_heatmaps, oracle_tag_maps)
 from swahr_mmpose.codecs import AEDecoder
 
@@ -130,3 +132,33 @@ def test_command_runs_a_model_end_to_end(tiny_coco, tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'both oracles' in out and 'keypoint detection' in out and 'recall by person height' in out
     assert (tmp_path / 'errors.json').exists()
+
+
+def _ground_truth_as_results(ann_file, keep):
+    """Every labelled person of ``ann_file`` for which ``keep(annotation)`` holds, as a perfect detection."""
+    with open(ann_file) as f:
+        annotations = json.load(f)['annotations']
+    return [dict(image_id=a['image_id'], category_id=1, keypoints=a['keypoints'], score=1.0) for a in annotations
+            if not a['iscrowd'] and a['num_keypoints'] > 0 and keep(a)]
+
+
+def test_ap_by_person_size_splits_by_area(tiny_coco, tmp_path):
+    ann_file = str(tiny_coco / 'annotations' / 'person_keypoints_val.json')
+    with open(ann_file) as f:
+        sizes = sorted(a['area']**0.5 for a in json.load(f)['annotations'] if not a['iscrowd'] and a['num_keypoints'])
+    split = (sizes[len(sizes) // 2 - 1] + sizes[len(sizes) // 2]) / 2  # between the two middle people
+    bins = ((0.0, split), (split, float('inf')))
+
+    everyone = tmp_path / 'all.json'
+    everyone.write_text(json.dumps(_ground_truth_as_results(ann_file, lambda a: True)))
+    assert ap_by_person_size(ann_file, str(everyone), bins) == pytest.approx(
+        {f'0-{split:g}': 1.0, f'>={split:g}': 1.0})
+
+    small_only = tmp_path / 'small.json'
+    small_only.write_text(json.dumps(_ground_truth_as_results(ann_file, lambda a: a['area']**0.5 < split)))
+    by_size = ap_by_person_size(ann_file, str(small_only), bins)
+    assert by_size[f'0-{split:g}'] == pytest.approx(1.0) and by_size[f'>={split:g}'] == 0.0
+
+    empty = tmp_path / 'none.json'
+    empty.write_text('[]')
+    assert set(ap_by_person_size(ann_file, str(empty), bins).values()) == {0.0}

@@ -18,12 +18,13 @@ def test_quickstart_end_to_end_on_a_tiny_set(tmp_path, capsys):
     assert summary['iters'] == 2 and summary['planned_iters'] == 2 and not summary['stopped_early']
     assert set(summary['error_analysis']['ap']) == {'model', 'oracle tags', 'oracle heatmaps', 'both oracles'}
     assert summary['error_analysis']['ap']['both oracles'] > 0.9
+    assert set(summary['ap_by_size']) == {'0-40', '40-56', '>=56'}
     grid = cv2.imread(summary['grid'])
     assert grid is not None and grid.shape[0] > 100 and grid.shape[1] > 2 * 128  # ground truth | prediction
     saved = json.loads((tmp_path / 'work' / 'quickstart_summary.json').read_text())
     assert saved['coco/AP'] == summary['coco/AP']
     out = capsys.readouterr().out
-    assert 'error analysis: AP' in out and 'CUT SHORT' not in out
+    assert 'error analysis: AP' in out and 'AP by person size' in out and 'CUT SHORT' not in out
     # a second run reuses the generated data
     assert (tmp_path / 'data' / 'generator_args.json').is_file()
 
@@ -51,7 +52,8 @@ def test_runs_are_summarised_per_config_with_mean_and_spread(tmp_path):
     for config, seed, ap in (('a.py', 0, 0.2), ('a.py', 1, 0.4), ('b.py', 0, 0.1)):
         summary = {f'coco/{k}': ap for k in ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR')}
         summary.update(config=config, seed=seed, iters=10, train_minutes=1.0,
-                       error_analysis=dict(ap={'oracle tags': 0.5, 'oracle heatmaps': 0.6}, recall=0.7))
+                       error_analysis=dict(ap={'oracle tags': 0.5, 'oracle heatmaps': 0.6}, recall=0.7),
+                       ap_by_size={'0-40': ap / 2, '>=40': ap})
         path = tmp_path / f'{config}_{seed}.json'
         path.write_text(json.dumps(summary))
         paths.append(str(path))
@@ -59,3 +61,4 @@ def test_runs_are_summarised_per_config_with_mean_and_spread(tmp_path):
     assert len(lines) == 4
     assert lines[2].startswith('| `a.py` | 0, 1 | 10 |') and '0.300 ± 0.141' in lines[2]
     assert lines[3].startswith('| `b.py` | 0 | 10 |') and '| 0.100 |' in lines[3]
+    assert lines[0].endswith('| AP size 0-40 | AP size >=40 |') and lines[3].endswith('| 0.050 | 0.100 |')
