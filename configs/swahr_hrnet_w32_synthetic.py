@@ -12,7 +12,7 @@ _base_ = ['./swahr_hrnet_w32_coco.py']
 data_root = 'data/synthetic_coco/'
 width = 16
 # A fixed number of iterations (not a time budget), so a slower machine reaches the same model later.
-max_iters = 1500
+max_iters = 1400  # ~9.5 min on an idle 2-core machine (docs/synthetic_results.md)
 warmup_iters = 50
 
 codec = dict(_base_.codec, input_size=(128, 128), heatmap_size=[(32, 32), (64, 64)], flip_convention='consistent')
@@ -37,6 +37,9 @@ model = dict(
         decoder=codec,
         tag_loss=dict(pull_loss_factor=0.1, push_loss_factor=0.1)))
 
+# Channels-last convolutions: same math, ~20 % faster training steps on the CPU (swahr_mmpose/engine/hooks).
+custom_hooks = _base_.custom_hooks + [dict(type='ChannelsLastHook')]
+
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(optimizer=dict(lr=0.004))
 auto_scale_lr = dict(base_batch_size=16)
@@ -49,10 +52,12 @@ default_hooks = dict(
     checkpoint=dict(by_epoch=False, interval=max_iters, save_best='coco/AP', rule='greater'))
 log_processor = dict(by_epoch=False)
 
+# The data pipeline runs in the main process: on 2 cores a worker process competes with torch's two threads
+# (measured 0.46-0.55 s per iteration with one worker, 0.38-0.43 s without).
 train_dataloader = dict(
     batch_size=16,
-    num_workers=1,
-    persistent_workers=True,
+    num_workers=0,
+    persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         data_root=data_root,
@@ -60,7 +65,8 @@ train_dataloader = dict(
         data_prefix=dict(img='images/train/'),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    num_workers=1,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(
         data_root=data_root,
         ann_file='annotations/person_keypoints_val.json',
