@@ -4,7 +4,7 @@ the same decoder and CocoMetric, plus keypoint-detection precision / recall (see
 
 Usage::
 
-    python tools/analyze_errors.py CONFIG CHECKPOINT [--max-images N] [--device cpu] [--cfg-options k=v ...]
+    python tools/analyze_errors.py CONFIG CHECKPOINT [--max-images N] [--device cuda|cpu] [--cfg-options k=v ...]
 
 Works for any bottom-up config whose test pipeline packs ``raw_ann_info`` (ours and MMPose's AE config), e.g. on
 COCO val2017 with a converted official checkpoint.
@@ -22,7 +22,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--device', default=None, help="'cuda', 'cpu', ... (default: cuda if available)")
     parser.add_argument('--max-images', type=int, default=None, help='analyse only the first N test images')
     parser.add_argument('--match-radius', type=float, default=2.0,
                         help='keypoint detection match radius in level-0 heatmap px (default 2, the GT sigma)')

@@ -350,13 +350,14 @@ def network_stride(model) -> float:
 
 def run_error_analysis(config,
                        checkpoint: Optional[str],
-                       device: str = 'cpu',
+                       device: Optional[str] = None,
                        max_images: Optional[int] = None,
                        match_radius: float = 2.0,
                        cfg_options: Optional[dict] = None) -> Dict[str, object]:
     """Error analysis of ``config`` + ``checkpoint`` on the config's test set (``tools/analyze_errors.py``).
 
     Args:
+        device: 'cuda', 'cpu', ...; default: 'cuda' when available, else 'cpu'.
         match_radius: detection match radius in level-0 heatmap px (converted to canvas px with the network
             stride).
 
@@ -366,6 +367,8 @@ def run_error_analysis(config,
     from mmengine.runner import Runner
     from mmpose.apis import init_model
 
+    if device is None:
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
     model = init_model(config, checkpoint, device=device, cfg_options=cfg_options)
     cfg = model.cfg
     dataloader = Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader))
