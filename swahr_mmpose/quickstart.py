@@ -264,8 +264,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
 
 
 def summarize_runs(summary_files: Sequence[str]) -> List[str]:
-    """A markdown table of quickstart runs grouped by config: mean ± sample std over seeds of AP, AP (M), AP (L), AR
-    and the oracle APs (``tools/summarize_quickstarts.py``)."""
+    """A markdown table of quickstart runs grouped by config: mean ± sample std over seeds of AP, AP (M), AP (L), AR,
+    the oracle APs and AP by person size (``tools/summarize_quickstarts.py``); mean training minutes. Columns that are
+    -1 (no such people) in every run are left out."""
     groups: Dict[str, List[Dict[str, object]]] = {}
     for path in summary_files:
         with open(path) as f:
@@ -288,12 +289,15 @@ def summarize_runs(summary_files: Sequence[str]) -> List[str]:
                        key=lambda name: float(name.lstrip('>=').split('-')[0]))
     columns += [(f'AP size {name}', lambda r, name=name: r.get('ap_by_size', {}).get(name, float('nan')))
                 for name in size_bins]
+    runs_all = [run for group in groups.values() for run in group]
+    # A column that is -1 for every run (COCO's "no such people", e.g. AP (L) on the built-in set) says nothing.
+    columns = [(name, get) for name, get in columns if any(get(run) != -1 for run in runs_all)]
     lines = ['| config | seeds | iterations | train min | ' + ' | '.join(name for name, _ in columns) + ' |',
              '|---|---|---|---|' + '---|' * len(columns)]
     for config, runs in sorted(groups.items()):
         seeds = ', '.join(str(run['seed']) for run in sorted(runs, key=lambda r: r['seed']))
         iters = ', '.join(sorted({str(run['iters']) for run in runs}))
-        minutes = stat(runs, lambda r: r['train_minutes']).split(' ')[0]
+        minutes = f"{np.mean([run['train_minutes'] for run in runs]):.1f}"
         lines.append(f'| `{config}` | {seeds} | {iters} | {minutes} | ' +
                      ' | '.join(stat(runs, get) for _, get in columns) + ' |')
     return lines

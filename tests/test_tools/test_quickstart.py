@@ -62,3 +62,10 @@ def test_runs_are_summarised_per_config_with_mean_and_spread(tmp_path):
     assert lines[2].startswith('| `a.py` | 0, 1 | 10 |') and '0.300 ± 0.141' in lines[2]
     assert lines[3].startswith('| `b.py` | 0 | 10 |') and '| 0.100 |' in lines[3]
     assert lines[0].endswith('| AP size 0-40 | AP size >=40 |') and lines[3].endswith('| 0.050 | 0.100 |')
+    assert '| 1.0 |' in lines[2]  # mean training minutes
+
+    for path in paths:  # no large people anywhere: AP (L) is -1 in every run and its column goes
+        summary = json.loads(open(path).read())
+        summary['coco/AP (L)'] = -1.0
+        open(path, 'w').write(json.dumps(summary))
+    assert 'AP (L)' not in summarize_runs(paths)[0] and 'AP (M)' in summarize_runs(paths)[0]
