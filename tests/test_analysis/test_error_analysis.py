@@ -12,8 +12,9 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from swahr_mmpose.analysis.error_analysis import (ImageMaps, ap_by_person_size, canvas_transform, evaluate_error_analysis,
-                                                  ground_truth_in_canvas, oracle_heatmaps, oracle_tag_maps)
+from swahr_mmpose.analysis.error_analysis import (ImageMaps, ap_by_person_size, canvas_transform,
+                                                  evaluate_error_analysis, ground_truth_in_canvas, oracle_heatmaps,
+                                                  oracle_tag_maps)
 from swahr_mmpose.codecs import AEDecoder
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
