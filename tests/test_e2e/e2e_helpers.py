@@ -45,12 +45,15 @@ def write_config(path: Path, base: str, body: str) -> Path:
     return path
 
 
-def run(cmd: List[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+def run(cmd: List[str], cwd: Path, timeout: int = 600, one_thread: bool = True) -> subprocess.CompletedProcess:
+    """Run ``cmd``; fail with its output tails unless it exits 0. ``one_thread=False`` keeps the caller's thread
+    settings (the README's commands run that way)."""
     env = dict(os.environ)
     env['PYTHONUNBUFFERED'] = '1'
     # One torch (OpenMP) thread, as the in-process runs (conftest.one_torch_thread): on the shared, oversubscribed
     # 2-core machine two threads made a 3-iteration W48 run take 55-110 s instead of 8-12 s.
-    env.setdefault('OMP_NUM_THREADS', '1')
+    if one_thread:
+        env.setdefault('OMP_NUM_THREADS', '1')
     proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=timeout,
                           env=env)
     assert proc.returncode == 0, (
