@@ -5,7 +5,7 @@ Our runtime (``configs/_base_/default_runtime.py``) turns on the three checks: `
 ``ChannelsLastHook`` is opt-in (the CPU quickstart uses it).
 """
 from .annotation_check import EvaluatorAnnotationCheckHook
-from .channels_last import ChannelsLastHook, to_channels_last
+from .channels_last import ChannelsLastHook
 from .consistency_check import (ConfigConsistencyError, ConsistencyCheckHook, check_dataset_against_head,
                                 check_feature_stride, check_model_data_consistency)
 from .divergence_guard import DivergenceError, DivergenceGuardHook
@@ -14,5 +14,5 @@ from .time_budget import TrainingTimeBudgetHook
 __all__ = [
     'TrainingTimeBudgetHook', 'EvaluatorAnnotationCheckHook', 'ConsistencyCheckHook', 'ConfigConsistencyError',
     'check_dataset_against_head', 'check_feature_stride', 'check_model_data_consistency', 'DivergenceGuardHook',
-    'DivergenceError', 'ChannelsLastHook', 'to_channels_last'
+    'DivergenceError', 'ChannelsLastHook'
 ]
