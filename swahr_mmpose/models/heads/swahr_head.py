@@ -36,11 +36,12 @@ class DepthwiseConv2d(nn.Conv2d):
     PyTorch's CPU kernels for depthwise convolutions are slow in the default (contiguous) layout, mostly the weight
     gradient: for the 9x9 scale branch on (16, 17, 64, 64) inputs, forward + backward took 56-85 ms against 22-26 ms
     in channels-last (2-core CPU, 2 threads; far worse for contiguous under CPU contention). Same parameters and
-    math (results equal to float rounding); on other devices it is the plain convolution.
+    math (results equal to float rounding); on other devices it is the plain convolution. The output keeps the
+    input's layout, so a model already in channels-last (``ChannelsLastHook``) is not converted back and forth.
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.device.type != 'cpu':
+        if x.device.type != 'cpu' or x.is_contiguous(memory_format=torch.channels_last):
             return super().forward(x)
         return super().forward(x.contiguous(memory_format=torch.channels_last)).contiguous()
 
