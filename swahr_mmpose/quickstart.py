@@ -285,11 +285,10 @@ def summarize_runs(summary_files: Sequence[str]) -> List[str]:
                ('AP, GT tags', lambda r: r['error_analysis']['ap']['oracle tags']),
                ('AP, GT peaks', lambda r: r['error_analysis']['ap']['oracle heatmaps']),
                ('kpt recall', lambda r: r['error_analysis']['recall'])]
-    size_bins = sorted({name for group in groups.values() for run in group for name in run.get('ap_by_size', {})},
-                       key=lambda name: float(name.lstrip('>=').split('-')[0]))
+    runs_all = [run for group in groups.values() for run in group]
+    size_bins = dict.fromkeys(name for run in runs_all for name in run.get('ap_by_size', {}))  # bins in their order
     columns += [(f'AP size {name}', lambda r, name=name: r.get('ap_by_size', {}).get(name, float('nan')))
                 for name in size_bins]
-    runs_all = [run for group in groups.values() for run in group]
     # A column that is -1 for every run (COCO's "no such people", e.g. AP (L) on the built-in set) says nothing.
     columns = [(name, get) for name, get in columns if any(get(run) != -1 for run in runs_all)]
     lines = ['| config | seeds | iterations | train min | ' + ' | '.join(name for name, _ in columns) + ' |',

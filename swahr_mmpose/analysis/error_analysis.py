@@ -438,8 +438,7 @@ def ap_by_person_size(ann_file: str, result_file: str, bins: Sequence[Tuple[floa
             results = json.load(f)
         if not results:
             return {_bin_name(lo, hi): 0.0 for lo, hi in bins}
-        evaluator = COCOeval(ground_truth, ground_truth.loadRes(result_file), 'keypoints', sigmas, use_area=True)
-        evaluator.params.useSegm = None
+        evaluator = COCOeval(ground_truth, ground_truth.loadRes(results), 'keypoints', sigmas, use_area=True)
         evaluator.params.areaRng = [[lo**2, min(hi**2, 1e10)] for lo, hi in bins]
         evaluator.params.areaRngLbl = [_bin_name(lo, hi) for lo, hi in bins]
         evaluator.params.maxDets = [20]
