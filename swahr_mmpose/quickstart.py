@@ -188,10 +188,8 @@ def run_quickstart(config: str = DEFAULT_CONFIG,
         stride = network_stride(model)
         analysis = evaluate_error_analysis(collect_image_maps(model, dataloader), model.head.decoder,
                                            cfg.test_evaluator, dataloader.dataset.metainfo, 2 * stride)
-        stats = analysis['detection']
-        summary['error_analysis'] = dict(
-            ap={v: m['AP'] for v, m in analysis['metrics'].items()}, precision=stats.precision, recall=stats.recall,
-            recall_by_height=stats.recall_by_height(), recall_by_visibility=stats.recall_by_visibility())
+        summary['error_analysis'] = dict(ap={v: m['AP'] for v, m in analysis['metrics'].items()},
+                                         **analysis['detection'].summary())
     if num_grid_images:
         summary['grid'] = draw_prediction_grid(model, runner.test_dataloader,
                                                osp.join(work_dir, 'predictions_vs_ground_truth.png'),

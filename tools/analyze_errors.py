@@ -33,12 +33,9 @@ def main(argv=None) -> int:
                                  args.cfg_options)
     print('\n'.join(format_error_analysis(results)))
     if args.json:
-        stats = results['detection']
         with open(args.json, 'w') as f:
             json.dump(dict(metrics=results['metrics'], num_images=results['num_images'],
-                           detection=dict(precision=stats.precision, recall=stats.recall,
-                                          recall_by_height=stats.recall_by_height(),
-                                          recall_by_visibility=stats.recall_by_visibility())), f, indent=2)
+                           detection=results['detection'].summary()), f, indent=2)
     return 0
 
 

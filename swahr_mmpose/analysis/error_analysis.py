@@ -90,6 +90,11 @@ class DetectionStats:
         return {v: self.matched_by_visibility[v] / n if n else float('nan')
                 for v, n in self.labelled_by_visibility.items()}
 
+    def summary(self) -> Dict[str, object]:
+        """The rates as plain values, for JSON (``tools/analyze_errors.py --json``, the quickstart summary)."""
+        return dict(precision=self.precision, recall=self.recall, recall_by_height=self.recall_by_height(),
+                    recall_by_visibility=self.recall_by_visibility())
+
 
 # ----------------------------------------------------------------------------------------------- ground truth
 def canvas_transform(metainfo: dict) -> Tuple[np.ndarray, np.ndarray]:

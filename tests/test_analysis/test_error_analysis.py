@@ -132,7 +132,8 @@ def test_command_runs_a_model_end_to_end(tiny_coco, tmp_path, capsys):
     assert tool['main']([str(config_file), str(checkpoint), '--json', str(tmp_path / 'errors.json')]) == 0
     out = capsys.readouterr().out
     assert 'both oracles' in out and 'keypoint detection' in out and 'recall by person height' in out
-    assert (tmp_path / 'errors.json').exists()
+    saved = json.loads((tmp_path / 'errors.json').read_text())
+    assert set(saved['detection']) == {'precision', 'recall', 'recall_by_height', 'recall_by_visibility'}
 
 
 def _ground_truth_as_results(ann_file, keep):
