@@ -18,6 +18,7 @@ from mmpose.registry import DATASETS
 
 from .annotation_check import (BAD_ANNOTATION_POLICIES, AnnotationReport, BadAnnotationError, check_coco_keypoints,
                                coco_from_dict, load_annotation_file, skip_bad_annotations)
+from .metainfo import parse_metainfo
 
 SKIP_HINT = ("Fix the file, or train without these people: set the dataset's bad_annotations='skip' (e.g. "
              '--cfg-options train_dataloader.dataset.bad_annotations=skip '
@@ -77,6 +78,17 @@ class CheckedAnnotationsMixin:
         self.max_outside = float(max_outside)
         self.annotation_report: Optional[AnnotationReport] = None
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def _load_metainfo(cls, metainfo: Optional[dict] = None) -> dict:
+        """A config's ``metainfo`` (e.g. ``dict(from_file=...)`` for a custom keypoint set) is checked by
+        :func:`~swahr_mmpose.datasets.metainfo.parse_metainfo` (errors name the file and field); the class's own
+        ``METAINFO`` is parsed by MMPose as before."""
+        if metainfo:
+            if not isinstance(metainfo, dict):
+                raise TypeError(f'metainfo should be a dict, but got {type(metainfo)}')
+            return parse_metainfo(metainfo)
+        return super()._load_metainfo(metainfo)
 
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
         """As ``BaseCocoStyleDataset._load_annotations`` (MMPose 1.3.2), from the checked annotation dict."""
