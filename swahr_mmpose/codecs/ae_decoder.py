@@ -26,27 +26,12 @@ from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
 
 from .utils.candidates import NMS_TILE, Candidates, select_candidates
+from .utils.keypoint_order import reference_keypoint_order, resolve_keypoint_order
 from .utils.refinement import person_tags_at_joints, quarter_offset_signs, search_refine_pixels
 from .utils.tag_grouping import GroupedPeople, GroupingOptions, JointCandidates, group_by_tags
 
-# Reference joint visiting order (COCO: head, shoulders, hips, then limbs), truncated to the first K entries.
-REFERENCE_KEYPOINT_ORDER = (0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16)
-
 ArrayLike = Union[np.ndarray, torch.Tensor]
 DecodedImage = Tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def reference_keypoint_order(num_keypoints: int) -> List[int]:
-    """The reference's joint visiting order truncated to K entries (for K = 14 the CrowdPose order it uses).
-
-    Raises:
-        ValueError: when the truncation is not a permutation of ``range(K)``; pass an explicit order then.
-    """
-    order = list(REFERENCE_KEYPOINT_ORDER[:num_keypoints])
-    if sorted(order) != list(range(num_keypoints)):
-        raise ValueError(f'the reference keypoint order truncated to num_keypoints={num_keypoints} entries is '
-                         f'{order}, not a permutation of range({num_keypoints}); set keypoint_order explicitly')
-    return order
 
 
 @KEYPOINT_CODECS.register_module()
@@ -62,7 +47,8 @@ class AEDecoder(BaseKeypointCodec):
         num_keypoints: K, heatmap channels; ``None`` takes K from the maps at every call.
         keypoint_order: joint types in matching order (a permutation of ``range(K)``). ``None``: the reference order
             :data:`REFERENCE_KEYPOINT_ORDER` truncated to K entries (for K=14 this is the CrowdPose order the
-            reference uses); an error if that truncation is not a permutation.
+            reference uses); an error if that truncation is not a permutation. A keypoint-set metainfo
+            (``dict(from_file=...)`` or parsed): its default order, see :mod:`.utils.keypoint_order`.
         nms_kernel: odd side of the max-pool NMS window, in decoding px (reference 5, stride 1, padding 2).
         topk: candidates per joint type (reference ``MAX_NUM_PEOPLE`` = 30).
         keypoint_thr: candidates need a heatmap value strictly above this (reference ``DETECTION_THRESHOLD``:
@@ -91,7 +77,7 @@ class AEDecoder(BaseKeypointCodec):
 
     def __init__(self,
                  num_keypoints: Optional[int] = 17,
-                 keypoint_order: Optional[Sequence[int]] = None,
+                 keypoint_order: Union[None, Sequence[int], dict] = None,
                  nms_kernel: int = 5,
                  topk: int = 30,
                  keypoint_thr: float = 0.1,
@@ -110,13 +96,7 @@ class AEDecoder(BaseKeypointCodec):
         super().__init__()
         if num_keypoints is not None and num_keypoints < 1:
             raise ValueError(f'num_keypoints must be >= 1 or None, got {num_keypoints}')
-        if keypoint_order is not None:
-            keypoint_order = [int(k) for k in keypoint_order]
-            expected = num_keypoints if num_keypoints is not None else len(keypoint_order)
-            if sorted(keypoint_order) != list(range(expected)):
-                raise ValueError(f'keypoint_order must be a permutation of range({expected}), got {keypoint_order}')
-        elif num_keypoints is not None:
-            keypoint_order = reference_keypoint_order(num_keypoints)
+        keypoint_order = resolve_keypoint_order(keypoint_order, num_keypoints)
         if not (isinstance(nms_kernel, int) and nms_kernel >= 1 and nms_kernel % 2 == 1):
             raise ValueError(f'nms_kernel must be an odd positive int, got {nms_kernel!r}')
         if topk < 1:
