@@ -7,6 +7,10 @@ Example::
 
 writes ``<out>/annotations/person_keypoints_{train,val}.json`` and ``<out>/images/{train,val}/*.jpg``; MMPose reads
 it with ``data_root=<out>, ann_file='annotations/person_keypoints_train.json', data_prefix=dict(img='images/train/')``.
+
+Any other keypoint set: ``--metainfo configs/_base_/datasets/ap10k.py --category animal`` draws figures of that
+metainfo's skeleton and writes its keypoint names and links into the category (MMPose's own metainfo files are
+found by name too); the dataset config then sets ``metainfo=dict(from_file=...)`` to the same file.
 """
 import argparse
 import json
@@ -32,6 +36,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--crowd-prob', type=float, default=None, help='probability of a crowd region per image')
     parser.add_argument('--tiny-prob', type=float, default=None,
                         help='probability of tiny unlabelled-keypoint (num_keypoints=0) persons per image')
+    parser.add_argument('--metainfo', default=None,
+                        help='keypoint set: MMPose metainfo file (configs/_base_/datasets/*.py style); default COCO-17')
+    parser.add_argument('--category', default='person', help='COCO category name of the figures (with --metainfo)')
     parser.add_argument('--preview', default=None,
                         help='also write the first training image with its annotations drawn to this .png path')
     return parser.parse_args(argv)
@@ -57,8 +64,9 @@ def main(argv=None) -> int:
     try:
         paths = make_synthetic_coco(args.out, num_train=args.num_train, num_val=args.num_val, image_size=size,
                                     seed=args.seed, image_format=args.format, jpeg_quality=args.jpeg_quality,
-                                    config=SceneConfig(), **overrides)
-    except ValueError as err:
+                                    config=SceneConfig(), metainfo=args.metainfo, category=args.category,
+                                    **overrides)
+    except (ValueError, FileNotFoundError) as err:
         raise SystemExit(f'error: {err}')
     elapsed = time.perf_counter() - start
 
@@ -83,7 +91,8 @@ def main(argv=None) -> int:
         for ann in data['annotations']:
             by_image[ann['image_id']].append(ann)
         img = cv2.imread(osp.join(paths['train_img_dir'], first['file_name']))
-        cv2.imwrite(args.preview, draw_annotations(img, by_image[first['id']]))
+        skeleton = data['categories'][0]['skeleton']
+        cv2.imwrite(args.preview, draw_annotations(img, by_image[first['id']], skeleton=skeleton))
         print(f'preview -> {args.preview}')
     return 0
 

@@ -4,7 +4,7 @@ Pixel convention (COCO masks): pixel (i, j) covers [i, i+1) x [j, j+1); bboxes a
 convention, so a bbox computed from a mask contains every point that lies in one of the mask's pixels.
 """
 import json
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -77,24 +77,25 @@ def mask_to_polygons(mask: np.ndarray, min_points: int = 3) -> List[List[float]]
 
 
 def build_annotation(ann_id: int, image_id: int, keypoints: np.ndarray, mask: np.ndarray, iscrowd: bool,
-                     decimals: int = 2) -> Dict:
-    """One COCO person annotation.
+                     decimals: int = 2, num_keypoints: int = NUM_KEYPOINTS) -> Dict:
+    """One COCO person (or animal) annotation.
 
     Args:
         ann_id: annotation id (unique within the file).
         image_id: id of the image entry.
-        keypoints: (17, 3) array of (x, y, v) in COCO px; v in {0, 1, 2} and x = y = 0 where v == 0.
+        keypoints: (K, 3) array of (x, y, v) in COCO px; v in {0, 1, 2} and x = y = 0 where v == 0.
         mask: boolean (H, W) visible region of the person (or of the whole crowd).
         iscrowd: crowd region (segmentation stored as uncompressed RLE) instead of one person (polygons).
         decimals: keypoint coordinates are rounded to this many decimals.
+        num_keypoints: K of the keypoint set (COCO: 17).
 
     Returns:
-        Dict with id, image_id, category_id, keypoints (51 numbers), num_keypoints, bbox, area, iscrowd,
+        Dict with id, image_id, category_id, keypoints (3K numbers), num_keypoints, bbox, area, iscrowd,
         segmentation.
     """
     keypoints = np.asarray(keypoints, dtype=np.float64)
-    if keypoints.shape != (NUM_KEYPOINTS, 3):
-        raise ValueError(f'keypoints must have shape ({NUM_KEYPOINTS}, 3), got {keypoints.shape}')
+    if keypoints.shape != (num_keypoints, 3):
+        raise ValueError(f'keypoints must have shape ({num_keypoints}, 3), got {keypoints.shape}')
     vis = keypoints[:, 2]
     if not np.isin(vis, (0, 1, 2)).all():
         raise ValueError(f'keypoint visibility must be 0, 1 or 2, got {np.unique(vis).tolist()}')
@@ -113,12 +114,17 @@ def build_annotation(ann_id: int, image_id: int, keypoints: np.ndarray, mask: np
         segmentation=mask_to_rle(mask) if iscrowd else mask_to_polygons(mask))
 
 
-def write_coco_json(path: str, images: Sequence[Dict], annotations: Sequence[Dict], description: str) -> None:
-    """Write a COCO keypoint file; the output is byte-identical for identical inputs (fixed key order)."""
+def write_coco_json(path: str, images: Sequence[Dict], annotations: Sequence[Dict], description: str,
+                    category: Optional[Dict] = None) -> None:
+    """Write a COCO keypoint file; the output is byte-identical for identical inputs (fixed key order).
+
+    ``category``: the one category entry (keypoint names, 1-based skeleton); default COCO's person.
+    """
     data = dict(
         info=dict(description=description, version='1.0', year=2021, contributor='swahr_mmpose synthetic',
                   date_created='1970-01-01'),
         licenses=[dict(id=1, name='synthetic', url='')],
-        images=list(images), annotations=list(annotations), categories=[coco_person_category()])
+        images=list(images), annotations=list(annotations),
+        categories=[category if category is not None else coco_person_category()])
     with open(path, 'w', encoding='utf-8') as f:
         json.dump(data, f, separators=(',', ':'))

@@ -23,6 +23,7 @@ import numpy as np
 
 from .coco_writer import build_annotation, write_coco_json
 from .scene import SceneConfig, render_scene
+from .skeleton import NUM_KEYPOINTS, Skeleton
 
 SPLITS = ('train', 'val')
 _SPLIT_CODES = {'train': 0, 'val': 1}
@@ -58,6 +59,8 @@ def write_split(out_dir: str, split: str, num_images: int, seed: int, cfg: Scene
     os.makedirs(img_dir, exist_ok=True)
     os.makedirs(ann_dir, exist_ok=True)
     width, height = cfg.image_size
+    skeleton = cfg.skeleton
+    num_keypoints = NUM_KEYPOINTS if skeleton is None else skeleton.num_keypoints
     images, annotations = [], []
     for index in range(num_images):
         image_id = index + 1
@@ -68,10 +71,15 @@ def write_split(out_dir: str, split: str, num_images: int, seed: int, cfg: Scene
         images.append(dict(id=image_id, file_name=file_name, width=int(width), height=int(height)))
         for inst in instances:
             annotations.append(build_annotation(len(annotations) + 1, image_id, inst.keypoints, inst.mask,
-                                                inst.iscrowd, decimals=cfg.decimals))
+                                                inst.iscrowd, decimals=cfg.decimals, num_keypoints=num_keypoints))
     ann_file = osp.join(ann_dir, f'person_keypoints_{split}.json')
-    write_coco_json(ann_file, images, annotations,
-                    description=f'swahr_mmpose synthetic COCO keypoints ({split}, seed={seed})')
+    if skeleton is None or skeleton.is_coco:  # COCO-17: the files as they always were
+        write_coco_json(ann_file, images, annotations,
+                        description=f'swahr_mmpose synthetic COCO keypoints ({split}, seed={seed})')
+    else:
+        write_coco_json(ann_file, images, annotations,
+                        description=f'swahr_mmpose synthetic {skeleton.name} keypoints ({split}, seed={seed})',
+                        category=skeleton.coco_category())
     return ann_file, img_dir
 
 
@@ -83,8 +91,10 @@ def make_synthetic_coco(out_dir: str,
                         image_format: str = 'jpg',
                         jpeg_quality: int = 95,
                         config: Optional[SceneConfig] = None,
+                        metainfo: Optional[object] = None,
+                        category: str = 'person',
                         **overrides) -> Dict[str, str]:
-    """Generate a synthetic multi-person COCO-keypoint data set.
+    """Generate a synthetic multi-person COCO-keypoint data set, for COCO-17 or any other keypoint set.
 
     Args:
         out_dir: data root to create (existing files of the same names are overwritten).
@@ -96,6 +106,10 @@ def make_synthetic_coco(out_dir: str,
         jpeg_quality: JPEG quality in [1, 100].
         config: scene knobs (default :class:`SceneConfig`); ``overrides`` replace single fields of it, e.g.
             ``crowd_prob=0.5``.
+        metainfo: the keypoint set (an MMPose metainfo file, ``dict(from_file=...)`` or parsed metainfo); figures
+            of its skeleton are drawn and the category lists its names and links. ``None``: COCO-17 (a COCO
+            metainfo gives the same files).
+        category: COCO category name of the figures (e.g. ``'animal'``); COCO-17 files always say ``'person'``.
 
     Returns:
         Dict of absolute paths: ``data_root``, ``train_ann``, ``train_img_dir``, ``val_ann``, ``val_img_dir`` (the
@@ -111,6 +125,8 @@ def make_synthetic_coco(out_dir: str,
             raise ValueError(f'{name} must be a non-negative integer, got {value!r}')
     if len(tuple(image_size)) != 2:
         raise ValueError(f'image_size must be (width, height), got {image_size!r}')
+    if metainfo is not None:
+        overrides['skeleton'] = Skeleton.from_metainfo(metainfo, category=category)
     cfg = replace(config or SceneConfig(), image_size=tuple(int(v) for v in image_size), **overrides)
     out_dir = osp.abspath(out_dir)
     paths: Dict[str, str] = dict(data_root=out_dir)

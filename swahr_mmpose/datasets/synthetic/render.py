@@ -9,13 +9,13 @@ integer id into an ``owner`` map (uint8 (H, W), 0 = background). The owner map a
 which figure is on top at each pixel; the scene uses it for occlusion and segmentation.
 """
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
 from .skeleton import (COCO_SKELETON, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST, NUM_KEYPOINTS, R_ANKLE,
-                       R_ELBOW, R_HIP, R_KNEE, R_SHOULDER, R_WRIST, PoseBatch)
+                       R_ELBOW, R_HIP, R_KNEE, R_SHOULDER, R_WRIST, PoseBatch, Skeleton, SkeletonLayout)
 
 _SHIFT = 4
 _ONE = 1 << _SHIFT
@@ -188,8 +188,42 @@ def _draw(canvas: np.ndarray, prims: Sequence[tuple], colour_override=None, line
             raise ValueError(f'unknown primitive {kind!r}')
 
 
+def keypoint_colours(skeleton: Skeleton) -> np.ndarray:
+    """(K, 3) uint8 BGR disc colours for any skeleton: one hue per joint (a flip pair shares it), left joints light,
+    their mirrors dark, axis joints saturated, as :data:`KEYPOINT_COLOURS` does for COCO."""
+    k = skeleton.num_keypoints
+    sides = skeleton.sides()
+    group = np.array([min(j, f) for j, f in enumerate(skeleton.flip_indices)])
+    _, group = np.unique(group, return_inverse=True)
+    hue = (group * 180.0 * 0.61803) % 180  # golden-ratio hue steps: joints next in index order differ
+    sat = np.where(sides > 0, 110, np.where(sides < 0, 255, 230))
+    val = np.where(sides > 0, 255, np.where(sides < 0, 120, 220))
+    hsv = np.stack([hue, sat, val], -1).astype(np.uint8).reshape(1, k, 3)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR).reshape(k, 3)
+
+
+def _skeleton_primitives(poses: PoseBatch, appearance: Appearance, i: int, skeleton: Skeleton,
+                         layout: SkeletonLayout, colours: np.ndarray) -> List[tuple]:
+    """Drawing primitives of figure ``i`` of any skeleton: a capsule per link (shirt colour, lightened / darkened on
+    the left / right), then a disc per joint in its own colour; widths shrink with the figure's edge length."""
+    kpts, h = poses.keypoints[i], float(poses.heights[i])
+    edges = layout.length[layout.parent >= 0]
+    edge = float(np.median(edges)) if len(edges) else 0.2
+    width = min(0.05, 0.45 * edge) * h
+    radius = min(_JOINT_RADIUS, 0.3 * edge) * h
+    shirt = appearance.shirt[i]
+    prims: List[tuple] = []
+    for a, b in skeleton.links:
+        side = layout.sides[a] + layout.sides[b]
+        colour = _shade(shirt, 'l') if side > 0 else _shade(shirt, 'r') if side < 0 else tuple(int(v) for v in shirt)
+        prims.append(('line', kpts[a], kpts[b], width, colour))
+    for k in range(skeleton.num_keypoints):
+        prims.append(('circle', kpts[k], radius, tuple(int(v) for v in colours[k])))
+    return prims
+
+
 def draw_people(img: np.ndarray, owner: np.ndarray, poses: PoseBatch, appearance: Appearance,
-                owner_ids: Sequence[int]) -> None:
+                owner_ids: Sequence[int], skeleton: Optional[Tuple[Skeleton, SkeletonLayout]] = None) -> None:
     """Draw persons 0..N-1 in that order (later ones on top), in place.
 
     Args:
@@ -198,17 +232,23 @@ def draw_people(img: np.ndarray, owner: np.ndarray, poses: PoseBatch, appearance
         poses: N poses in image px.
         appearance: N persons' colours.
         owner_ids: N ids in 1..255 (several persons may share one, e.g. a crowd).
+        skeleton: ``None``: the COCO body model's figures; else (skeleton, its layout): stick figures of it.
     """
     if len(owner_ids) != len(poses):
         raise ValueError(f'owner_ids has {len(owner_ids)} entries for {len(poses)} poses')
+    colours = keypoint_colours(skeleton[0]) if skeleton is not None else None
     for i, oid in enumerate(owner_ids):
-        prims = _person_primitives(poses, appearance, i)
+        if skeleton is None:
+            prims = _person_primitives(poses, appearance, i)
+        else:
+            prims = _skeleton_primitives(poses, appearance, i, skeleton[0], skeleton[1], colours)
         _draw(img, prims)
         _draw(owner, prims, colour_override=int(oid), line_type=cv2.LINE_8)
 
 
 # --------------------------------------------------------------------------------------------------- preview
-def draw_annotations(img: np.ndarray, annotations: Sequence[dict], upscale: int = 3) -> np.ndarray:
+def draw_annotations(img: np.ndarray, annotations: Sequence[dict], upscale: int = 3,
+                     skeleton: Sequence[Sequence[int]] = COCO_SKELETON) -> np.ndarray:
     """Preview of COCO annotations on an image (for eyeballing the generator).
 
     Skeleton lines and keypoints of labelled persons (filled dot = v=2, hollow ring = v=1), boxes in green
@@ -218,6 +258,7 @@ def draw_annotations(img: np.ndarray, annotations: Sequence[dict], upscale: int 
         img: uint8 (H, W, 3) BGR image.
         annotations: COCO annotation dicts of this image (``segmentation`` as polygons or uncompressed RLE).
         upscale: integer magnification of the returned image.
+        skeleton: 1-based links to draw (the category's ``skeleton``; default COCO's).
 
     Returns:
         uint8 (H * upscale, W * upscale, 3) BGR image.
@@ -246,7 +287,7 @@ def draw_annotations(img: np.ndarray, annotations: Sequence[dict], upscale: int 
         cv2.rectangle(out, (int(x), int(y)), (int(x + bw), int(y + bh)), kind_colour, 1)
         kpts = np.reshape(ann['keypoints'], (-1, 3))
         pts = kpts[:, :2] * upscale
-        for a, b in COCO_SKELETON:
+        for a, b in skeleton:
             if kpts[a - 1, 2] > 0 and kpts[b - 1, 2] > 0:
                 cv2.line(out, tuple(int(v) for v in pts[a - 1]), tuple(int(v) for v in pts[b - 1]), (255, 255, 255),
                          1, cv2.LINE_AA)

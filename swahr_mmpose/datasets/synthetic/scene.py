@@ -18,14 +18,16 @@ Labelling rules (documented here, tested in ``tests/test_datasets/test_synthetic
 - The crowd region is the crowd figures' visible pixels dilated into a blob, minus pixels of labelled persons
   that have keypoints (so the ignore mask never hides a labelled joint's own disc).
 """
+import functools
 from dataclasses import dataclass, field
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
 
 from .render import Appearance, draw_people, render_background
-from .skeleton import NUM_KEYPOINTS, BodyProportions, PoseBatch, pose_extent, sample_poses
+from .skeleton import (NUM_KEYPOINTS, BodyProportions, PoseBatch, Skeleton, SkeletonLayout, pose_extent, sample_poses,
+                       sample_skeleton_poses, skeleton_layout)
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,9 @@ class SceneConfig:
         clutter_count: inclusive (min, max) number of clutter shapes in the background (some look like limbs).
         min_visible_area: persons / crowds with fewer visible pixels are not annotated.
         decimals: keypoint coordinates are rounded to this many decimals (before drawing and labelling).
-        proportions: body segment lengths.
+        proportions: body segment lengths (COCO body model).
+        skeleton: the keypoint set drawn; ``None`` (or COCO-17 itself): the COCO body model, else stick figures of
+            the skeleton's rest layout (:func:`~.skeleton.skeleton_layout`) with the same scene rules.
     """
     image_size: Tuple[int, int] = (256, 256)
     people_per_image: Tuple[int, int] = (1, 6)
@@ -68,6 +72,7 @@ class SceneConfig:
     min_visible_area: int = 4
     decimals: int = 2
     proportions: BodyProportions = field(default_factory=BodyProportions)
+    skeleton: Optional[Skeleton] = None
 
     def __post_init__(self):
         w, h = self.image_size
@@ -93,7 +98,7 @@ class SceneConfig:
 
 @dataclass
 class Instance:
-    """One annotation-to-be: keypoints (17, 3) (x, y, v) in COCO px, visible mask (H, W) bool, crowd flag."""
+    """One annotation-to-be: keypoints (K, 3) (x, y, v) in COCO px, visible mask (H, W) bool, crowd flag."""
     keypoints: np.ndarray
     mask: np.ndarray
     iscrowd: bool
@@ -103,10 +108,32 @@ def _log_uniform(rng: np.random.Generator, lo: float, hi: float, n: int) -> np.n
     return np.exp(rng.uniform(np.log(lo), np.log(hi), n))
 
 
+@functools.lru_cache(maxsize=8)
+def _layout(skeleton: Skeleton) -> SkeletonLayout:
+    return skeleton_layout(skeleton)
+
+
+def _figure_model(cfg: SceneConfig) -> Optional[Tuple[Skeleton, SkeletonLayout]]:
+    """``None`` for the COCO body model, else the skeleton and its rest layout."""
+    if cfg.skeleton is None or cfg.skeleton.is_coco:
+        return None
+    return cfg.skeleton, _layout(cfg.skeleton)
+
+
+def _num_keypoints(cfg: SceneConfig) -> int:
+    return NUM_KEYPOINTS if cfg.skeleton is None else cfg.skeleton.num_keypoints
+
+
+def _extent(cfg: SceneConfig) -> Tuple[float, float]:
+    """(above, below) the pelvis / root of an upright figure, in heights."""
+    figure = _figure_model(cfg)
+    return pose_extent(cfg.proportions) if figure is None else (figure[1].above, figure[1].below)
+
+
 def _place(rng: np.random.Generator, heights: np.ndarray, width: int, height: int, margin: np.ndarray,
-           proportions: BodyProportions) -> np.ndarray:
+           extent: Tuple[float, float]) -> np.ndarray:
     """Pelvis positions (N, 2) such that each upright body box lies inside the image up to ``margin`` (N,) of it."""
-    above, below = pose_extent(proportions)
+    above, below = extent
     box_w, box_h = 0.5 * heights, (above + below) * heights
     x0 = rng.uniform(-margin * box_w, np.maximum(-margin * box_w, width - (1 - margin) * box_w))
     y0 = rng.uniform(-margin * box_h, np.maximum(-margin * box_h, height - (1 - margin) * box_h))
@@ -117,12 +144,12 @@ def keypoint_visibility(poses: PoseBatch, owner: np.ndarray, owner_ids: np.ndarr
     """COCO keypoints with v from the labelling rules in the module docstring (vectorised over persons).
 
     Args:
-        poses: N poses; ``keypoints`` (N, 17, 2) and ``self_occluded`` (N, 17) are used.
+        poses: N poses; ``keypoints`` (N, K, 2) and ``self_occluded`` (N, K) are used.
         owner: uint8 (H, W) owner map after ALL figures are drawn.
         owner_ids: (N,) the id each person was drawn with.
 
     Returns:
-        float64 (N, 17, 3): (x, y, v) in COCO px, v in {0, 1, 2}, x = y = 0 where v = 0.
+        float64 (N, K, 3): (x, y, v) in COCO px, v in {0, 1, 2}, x = y = 0 where v = 0.
     """
     owner_ids = np.asarray(owner_ids)
     if owner.ndim != 2 or owner_ids.shape != (len(poses),):
@@ -138,11 +165,16 @@ def keypoint_visibility(poses: PoseBatch, owner: np.ndarray, owner_ids: np.ndarr
     return np.concatenate([xy, vis[..., None].astype(np.float64)], axis=-1)
 
 
-def _sample_rounded(rng: np.random.Generator, heights: np.ndarray, pelvis: np.ndarray, proportions: BodyProportions,
-                    lying_prob: float, decimals: int) -> PoseBatch:
+def _sample_rounded(rng: np.random.Generator, heights: np.ndarray, pelvis: np.ndarray, cfg: SceneConfig,
+                    lying_prob: float) -> PoseBatch:
     """Sample poses and round keypoints to the precision written to JSON *before* drawing and labelling, so that
     the stored coordinates are exactly the ones the visibility rules saw."""
-    poses = sample_poses(rng, heights, pelvis, proportions, lying_prob)
+    figure = _figure_model(cfg)
+    if figure is None:
+        poses = sample_poses(rng, heights, pelvis, cfg.proportions, lying_prob)
+    else:
+        poses = sample_skeleton_poses(rng, figure[1], heights, pelvis, lying_prob)
+    decimals = cfg.decimals
     poses.keypoints = np.round(poses.keypoints, decimals)
     return poses
 
@@ -162,7 +194,9 @@ def render_scene(rng: np.random.Generator, cfg: SceneConfig) -> Tuple[np.ndarray
     img = render_background(rng, width, height, cfg.clutter_count)
     owner = np.zeros((height, width), dtype=np.uint8)
     instances: List[Instance] = []
-    p = cfg.proportions
+    figure = _figure_model(cfg)
+    extent = _extent(cfg)
+    num_keypoints = _num_keypoints(cfg)
 
     # Far-away content first: an optional crowd cluster and optional tiny people.
     crowd_id = 0
@@ -173,29 +207,28 @@ def render_scene(rng: np.random.Generator, cfg: SceneConfig) -> Tuple[np.ndarray
         rx, ry = rng.uniform(0, width - region_w), rng.uniform(0.1 * height, height - region_h)
         pelvis = np.stack([rx + rng.uniform(0, region_w, n), ry + rng.uniform(0, region_h, n)], -1)
         order = np.argsort(pelvis[:, 1], kind='stable')  # higher up = farther away = drawn first
-        poses = _sample_rounded(rng, heights[order], pelvis[order], p, 0.0, cfg.decimals)
+        poses = _sample_rounded(rng, heights[order], pelvis[order], cfg, 0.0)
         crowd_id = 255
-        draw_people(img, owner, poses, Appearance.sample(rng, n), [crowd_id] * n)
+        draw_people(img, owner, poses, Appearance.sample(rng, n), [crowd_id] * n, figure)
         crowd_height = float(np.median(heights))
 
     tiny_ids: List[int] = []
     if rng.random() < cfg.tiny_prob:
         n = int(rng.integers(cfg.tiny_count[0], cfg.tiny_count[1] + 1))
         heights = _log_uniform(rng, *cfg.tiny_height_range, n) * side
-        poses = _sample_rounded(rng, heights, _place(rng, heights, width, height, np.zeros(n), p), p, cfg.lying_prob,
-                                cfg.decimals)
+        poses = _sample_rounded(rng, heights, _place(rng, heights, width, height, np.zeros(n), extent), cfg,
+                                cfg.lying_prob)
         tiny_ids = list(range(cfg.people_per_image[1] + 1, cfg.people_per_image[1] + 1 + n))
-        draw_people(img, owner, poses, Appearance.sample(rng, n), tiny_ids)
+        draw_people(img, owner, poses, Appearance.sample(rng, n), tiny_ids, figure)
 
     # Labelled people, farther (smaller, with some jitter) first.
     n = int(rng.integers(cfg.people_per_image[0], cfg.people_per_image[1] + 1))
     heights = _log_uniform(rng, *cfg.height_range, n) * side
     heights = heights[np.argsort(heights * rng.uniform(0.7, 1.3, n), kind='stable')]
     margin = np.where(rng.random(n) < cfg.truncation_prob, cfg.truncation_margin, 0.05)
-    poses = _sample_rounded(rng, heights, _place(rng, heights, width, height, margin, p), p, cfg.lying_prob,
-                            cfg.decimals)
+    poses = _sample_rounded(rng, heights, _place(rng, heights, width, height, margin, extent), cfg, cfg.lying_prob)
     person_ids = np.arange(1, n + 1)
-    draw_people(img, owner, poses, Appearance.sample(rng, n), person_ids.tolist())
+    draw_people(img, owner, poses, Appearance.sample(rng, n), person_ids.tolist(), figure)
     keypoints = keypoint_visibility(poses, owner, person_ids)
 
     # Labels, from the final owner map.
@@ -206,7 +239,7 @@ def render_scene(rng: np.random.Generator, cfg: SceneConfig) -> Tuple[np.ndarray
         if mask.sum() < cfg.min_visible_area:
             continue
         if not np.any(kpts[:, 2] == 2):
-            kpts = np.zeros((NUM_KEYPOINTS, 3))  # nothing of it is visible to locate: demote to num_keypoints=0
+            kpts = np.zeros((num_keypoints, 3))  # nothing of it is visible to locate: demote to num_keypoints=0
         else:
             labelled_with_keypoints |= mask
         person_instances.append(Instance(keypoints=kpts, mask=mask, iscrowd=False))
@@ -216,10 +249,10 @@ def render_scene(rng: np.random.Generator, cfg: SceneConfig) -> Tuple[np.ndarray
         blob = cv2.dilate((owner == crowd_id).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
         crowd_mask = blob.astype(bool) & ~labelled_with_keypoints
         if crowd_mask.sum() >= cfg.min_visible_area:
-            instances.append(Instance(keypoints=np.zeros((NUM_KEYPOINTS, 3)), mask=crowd_mask, iscrowd=True))
+            instances.append(Instance(keypoints=np.zeros((num_keypoints, 3)), mask=crowd_mask, iscrowd=True))
     for tid in tiny_ids:
         mask = owner == tid
         if mask.sum() >= cfg.min_visible_area:
-            instances.append(Instance(keypoints=np.zeros((NUM_KEYPOINTS, 3)), mask=mask, iscrowd=False))
+            instances.append(Instance(keypoints=np.zeros((num_keypoints, 3)), mask=mask, iscrowd=False))
     instances.extend(person_instances)
     return img, instances

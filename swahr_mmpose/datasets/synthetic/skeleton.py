@@ -7,7 +7,7 @@ person facing the camera is kept: the person's LEFT side appears on the IMAGE RI
 Everything is vectorised over persons: one call samples N poses as (N, 17, 2) arrays.
 """
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
@@ -187,3 +187,270 @@ def pose_extent(proportions: BodyProportions = BodyProportions()) -> Tuple[float
     """(above, below): how far an upright body reaches above / below the pelvis, in heights (for placement)."""
     p = proportions
     return p.torso + p.neck + 2 * p.head_radius_y, p.thigh + p.shin + 0.04
+
+
+# --------------------------------------------------------------------------------------------------- any skeleton
+COCO_LINKS: Tuple[Tuple[int, int], ...] = tuple((a - 1, b - 1) for a, b in COCO_SKELETON)
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """A keypoint set as the generator needs it (from an MMPose metainfo: names, links, flip pairs).
+
+    Attributes:
+        name: the metainfo's ``dataset_name``.
+        keypoint_names: K names, index order.
+        links: 0-based joint pairs (the metainfo's ``skeleton_links``).
+        flip_indices: (K,) the mirrored joint of each joint.
+        category: COCO category name written to the annotation files.
+    """
+    name: str
+    keypoint_names: Tuple[str, ...]
+    links: Tuple[Tuple[int, int], ...]
+    flip_indices: Tuple[int, ...]
+    category: str = 'person'
+
+    def __post_init__(self):
+        k = len(self.keypoint_names)
+        if k < 1:
+            raise ValueError('a skeleton needs at least one keypoint')
+        if sorted(self.flip_indices) != list(range(k)):
+            raise ValueError(f'flip_indices must be a permutation of range({k}), got {list(self.flip_indices)}')
+        if any(not (0 <= j < k) for link in self.links for j in link):
+            raise ValueError(f'skeleton links must index the {k} keypoints (0-based), got {list(self.links)}')
+
+    @property
+    def num_keypoints(self) -> int:
+        return len(self.keypoint_names)
+
+    @property
+    def is_coco(self) -> bool:
+        """COCO-17 with COCO's links: drawn by the COCO body model (:func:`sample_poses`), as without a metainfo."""
+        return (self.keypoint_names == COCO_KEYPOINT_NAMES and set(map(frozenset, self.links)) ==
+                set(map(frozenset, COCO_LINKS)) and self.category == 'person')
+
+    def coco_category(self, category_id: int = 1) -> dict:
+        """The COCO category entry: keypoint names and the 1-based skeleton."""
+        return dict(supercategory=self.category, id=category_id, name=self.category,
+                    keypoints=list(self.keypoint_names), skeleton=[[a + 1, b + 1] for a, b in self.links])
+
+    @classmethod
+    def from_metainfo(cls, metainfo, category: str = 'person') -> 'Skeleton':
+        """From a metainfo file path, ``dict(from_file=...)`` or a parsed MMPose metainfo."""
+        from swahr_mmpose.codecs.utils.keypoint_order import keypoint_names, load_metainfo
+
+        meta = load_metainfo(metainfo)
+        return cls(name=str(meta['dataset_name']), keypoint_names=keypoint_names(meta),
+                   links=tuple((int(a), int(b)) for a, b in meta['skeleton_links']),
+                   flip_indices=tuple(int(i) for i in meta['flip_indices']), category=category)
+
+    def sides(self) -> np.ndarray:
+        """(K,) +1 for joints drawn on the image right (a pair's 'left' joint, by name, else its lower index), -1
+        for their mirrors, 0 on the symmetry axis (``flip_indices[k] == k``)."""
+        sides = np.zeros(self.num_keypoints)
+        for k, f in enumerate(self.flip_indices):
+            if f == k:
+                continue
+            name = self.keypoint_names[k].lower()
+            left = name.startswith(('left', 'l_', 'l ')) or '_left' in name
+            partner_left = self.keypoint_names[f].lower().startswith(('left', 'l_', 'l ')) or \
+                '_left' in self.keypoint_names[f].lower()
+            sides[k] = 1.0 if (left and not partner_left) or (left == partner_left and k < f) else -1.0
+        return sides
+
+
+@dataclass(frozen=True)
+class SkeletonLayout:
+    """A rest pose of a skeleton as a tree, in the body frame (unit: figure height, origin: the root joint).
+
+    Attributes:
+        order: (K,) joints in breadth-first order from the root (parents before children).
+        parent: (K,) parent joint of each joint (-1: a root of a skeleton part).
+        angle: (K,) rest direction of the edge parent -> joint, rad from 'down' (+y), positive towards +x.
+        length: (K,) rest edge length in heights (0 for roots).
+        offset: (K, 2) rest position of part roots (other than the first) relative to the first root.
+        sides: (K,) as :meth:`Skeleton.sides`.
+        above, below: how far the rest figure reaches above / below the root, in heights.
+    """
+    order: np.ndarray
+    parent: np.ndarray
+    angle: np.ndarray
+    length: np.ndarray
+    offset: np.ndarray
+    sides: np.ndarray
+    above: float
+    below: float
+
+
+def _fan(centre: float, count: int, spread: float) -> np.ndarray:
+    """``count`` angles evenly spread over ``centre`` +- ``spread`` (just ``centre`` for one)."""
+    if count == 1:
+        return np.array([centre])
+    return centre + np.linspace(-spread, spread, count)
+
+
+def _bfs_parents(num_keypoints: int, order: np.ndarray, links) -> np.ndarray:
+    """(K,) breadth-first tree parent of each joint (-1 for the first joint of each skeleton part)."""
+    neighbours = [set() for _ in range(num_keypoints)]
+    for a, b in links:
+        if a != b:
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+    parent = np.full(num_keypoints, -1, dtype=np.int64)
+    visited = set()
+    for start in order:
+        if start in visited:
+            continue
+        visited.add(start)
+        queue = [start]
+        while queue:
+            p = queue.pop(0)
+            for n in sorted(neighbours[p]):
+                if n not in visited:
+                    visited.add(n)
+                    parent[n] = p
+                    queue.append(n)
+    return parent
+
+
+def _tree_order(parent: np.ndarray, starts: Sequence[int]) -> np.ndarray:
+    """Breadth-first order of the forest ``parent`` (children in ascending index), trees in the order of ``starts``."""
+    children = [[] for _ in parent]
+    for c, p in enumerate(parent):
+        if p >= 0:
+            children[p].append(c)
+    order: List[int] = []
+    for start in starts:
+        if parent[start] >= 0 or start in order:
+            continue
+        queue = [start]
+        while queue:
+            j = queue.pop(0)
+            order.append(j)
+            queue += children[j]
+    return np.asarray(order, dtype=np.int64)
+
+
+def skeleton_layout(skeleton: Skeleton) -> SkeletonLayout:
+    """Lay a skeleton out as a mirror-symmetric tree from its most central joint (see :class:`SkeletonLayout`).
+
+    Edges on the symmetry axis leave the root up, then down (more than two: fanned around up); side edges leave
+    sideways (left joints to +x). Deeper edges continue their parent's direction, siblings fanned out (fingers,
+    toes); side children of an axis joint leave halfway between its direction and the side. A mirror joint's edge
+    is the mirror of its partner's, so the rest figure is symmetric wherever the links are.
+    """
+    from swahr_mmpose.codecs.utils.keypoint_order import skeleton_keypoint_order
+
+    k = skeleton.num_keypoints
+    flip = np.asarray(skeleton.flip_indices)
+    sides = skeleton.sides()
+    walk = skeleton_keypoint_order(k, skeleton.links)
+    # The tree grows from the most central joint on the symmetry axis (if one is linked), so it is symmetric.
+    axis_joints = [j for j in walk if sides[j] == 0]
+    first = axis_joints[0] if axis_joints and any(axis_joints[0] in link for link in skeleton.links) else walk[0]
+    parent = _bfs_parents(k, np.array([first] + walk), skeleton.links)
+    order = _tree_order(parent, [first] + walk)
+    angle = np.zeros(k)
+    spread = np.deg2rad(25.0)
+    for j in order:  # axis and left joints; parents come first
+        if sides[j] < 0:
+            continue
+        children = sorted((c for c in range(k) if parent[c] == j and sides[c] >= 0), key=lambda c: (sides[c], c))
+        axis = [c for c in children if sides[c] == 0]
+        left = [c for c in children if sides[c] > 0]
+        if parent[j] < 0:
+            axis_angles = np.array([np.pi, 0.0]) if len(axis) == 2 else _fan(np.pi, len(axis), np.deg2rad(70.0))
+            left_angles = _fan(np.pi / 2, len(left), np.deg2rad(40.0))
+        elif sides[j] == 0:
+            base = abs((angle[j] + np.pi) % (2 * np.pi) - np.pi)  # in [0, pi]: 0 = down, pi = up
+            axis_angles = _fan(angle[j], len(axis), spread)
+            left_angles = _fan((base + np.pi / 2) / 2, len(left), spread)
+        else:
+            axis_angles = left_angles = _fan(angle[j], len(children), spread)
+            axis_angles, left_angles = left_angles[:len(axis)], left_angles[len(axis):]
+        angle[axis] = axis_angles
+        angle[left] = left_angles
+    for j in order:  # mirror joints: their partner's edge, mirrored, where the tree is symmetric there
+        if sides[j] < 0:
+            partner = flip[j]
+            symmetric = parent[j] >= 0 and parent[partner] >= 0 and flip[parent[j]] == parent[partner]
+            if symmetric:
+                angle[j] = -angle[partner]
+            else:
+                angle[j] = angle[parent[j]] if parent[j] >= 0 and parent[parent[j]] >= 0 else -np.pi / 2
+    length = np.where(parent >= 0, 1.0, 0.0)
+    offset = np.zeros((k, 2))
+    roots = [j for j in order if parent[j] < 0]
+    for i, r in enumerate(roots[1:], 1):  # further parts (and loose joints) beside the first one
+        offset[r] = (0.6 * ((i + 1) // 2) * (1 if i % 2 else -1), 0.0)
+    points = _layout_points(order, parent, angle, length, offset)
+    for j in order:  # an axis joint hanging from a side joint (a nose linked to the eyes) is put back on the axis
+        p = parent[j]
+        if p >= 0 and sides[j] == 0 and sides[p] != 0 and roots[0] == order[0]:
+            dx = -points[p, 0]
+            length[j] = max(1.0, abs(dx) + 1e-3)
+            angle[j] = np.arctan2(dx, np.sign(np.cos(angle[j]) or 1.0) * np.sqrt(length[j] ** 2 - dx ** 2))
+            points = _layout_points(order, parent, angle, length, offset)
+    span = max(float(np.ptp(points[:, 1])), 0.5 * float(np.ptp(points[:, 0])), 1e-6)
+    points, length, offset = points / span, length / span, offset / span
+    return SkeletonLayout(order=order, parent=parent, angle=angle, length=length, offset=offset, sides=sides,
+                          above=float(-points[:, 1].min()), below=float(points[:, 1].max()))
+
+
+def _layout_points(order, parent, angle, length, offset) -> np.ndarray:
+    points = np.zeros((len(order), 2))
+    for j in order:
+        if parent[j] < 0:
+            points[j] = offset[j]
+        else:
+            points[j] = points[parent[j]] + length[j] * np.array([np.sin(angle[j]), np.cos(angle[j])])
+    return points
+
+
+def sample_skeleton_poses(rng: np.random.Generator,
+                          layout: SkeletonLayout,
+                          heights: np.ndarray,
+                          root: np.ndarray,
+                          lying_prob: float = 0.08,
+                          bend: float = np.deg2rad(18.0),
+                          segment_jitter: float = 0.12) -> PoseBatch:
+    """Sample N poses of any skeleton: the rest layout with every edge turned by a random bend (accumulated down
+    the tree), lengths jittered and foreshortened, the figure squeezed sideways (turning) and rotated as a whole.
+
+    Args:
+        rng: the image's random generator.
+        layout: :func:`skeleton_layout` of the skeleton.
+        heights: (N,) figure heights in image px.
+        root: (N, 2) positions of the root joint in image px.
+        lying_prob: probability that a figure is rotated far from its rest orientation.
+        bend: std of each edge's turn relative to its parent edge, rad.
+        segment_jitter: edge lengths are scaled by U(1 - j, 1 + j).
+
+    Returns:
+        A :class:`PoseBatch` in image px (no self-occlusion; the head fields are zeros, unused by the renderer).
+    """
+    heights = np.asarray(heights, dtype=np.float64)
+    root = np.asarray(root, dtype=np.float64)
+    n, k = len(heights), len(layout.order)
+    if root.shape != (n, 2):
+        raise ValueError(f'root must have shape (N, 2) = ({n}, 2), got {root.shape}')
+    turn = rng.normal(0.0, bend, (n, k))
+    scale = rng.uniform(1 - segment_jitter, 1 + segment_jitter, (n, k)) * _foreshortening(rng, (n, k))
+    squeeze = 0.3 + 0.7 * np.abs(np.cos(np.clip(rng.normal(0.0, np.deg2rad(30.0), n), -1.3, 1.3)))
+    total_turn = np.zeros((n, k))
+    kpts = np.zeros((n, k, 2))
+    for j in layout.order:  # parents first; vectorised over the N figures
+        p = layout.parent[j]
+        if p < 0:
+            kpts[:, j] = layout.offset[j]
+            continue
+        total_turn[:, j] = total_turn[:, p] + turn[:, j]
+        a = layout.angle[j] + total_turn[:, j]
+        step = np.stack([np.sin(a), np.cos(a)], -1) * (layout.length[j] * scale[:, j])[:, None]
+        kpts[:, j] = kpts[:, p] + step
+    kpts[..., 0] *= squeeze[:, None]
+    lying = rng.random(n) < lying_prob
+    roll = np.where(lying, rng.uniform(-np.pi / 2, np.pi / 2, n), rng.normal(0.0, np.deg2rad(6.0), n))
+    kpts = _rotate(kpts, roll) * heights[:, None, None] + root[:, None]
+    return PoseBatch(keypoints=kpts, self_occluded=np.zeros((n, k), dtype=bool), head_centre=np.zeros((n, 2)),
+                     head_axes=np.zeros((n, 2)), head_angle=np.zeros(n), heights=heights)
