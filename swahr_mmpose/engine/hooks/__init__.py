@@ -7,12 +7,14 @@ Our runtime (``configs/_base_/default_runtime.py``) turns on the three checks: `
 from .annotation_check import EvaluatorAnnotationCheckHook
 from .channels_last import ChannelsLastHook
 from .consistency_check import (ConfigConsistencyError, ConsistencyCheckHook, check_dataset_against_head,
-                                check_feature_stride, check_model_data_consistency)
+                                check_evaluator_sigmas, check_feature_stride, check_flip_indices, check_keypoint_order,
+                                check_model_data_consistency)
 from .divergence_guard import DivergenceError, DivergenceGuardHook
 from .time_budget import TrainingTimeBudgetHook
 
 __all__ = [
     'TrainingTimeBudgetHook', 'EvaluatorAnnotationCheckHook', 'ConsistencyCheckHook', 'ConfigConsistencyError',
-    'check_dataset_against_head', 'check_feature_stride', 'check_model_data_consistency', 'DivergenceGuardHook',
+    'check_dataset_against_head', 'check_feature_stride', 'check_model_data_consistency', 'check_flip_indices',
+    'check_keypoint_order', 'check_evaluator_sigmas', 'DivergenceGuardHook',
     'DivergenceError', 'ChannelsLastHook'
 ]

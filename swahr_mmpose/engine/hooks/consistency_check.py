@@ -1,9 +1,13 @@
 """Check, before the first iteration, that the data, the pipelines' codec, the head and the network agree.
 
 Each of these settings lives in a different part of a config (dataset type / metainfo, ``codec`` in the pipeline,
-``model.head``), and a mismatch otherwise surfaces deep inside the first iteration (train) or the first image
-(test). :func:`check_model_data_consistency` compares them once the runner has built the model and the data
-loaders; every message names the setting to change.
+``model.head``, the evaluator), and a mismatch otherwise surfaces deep inside the first iteration (train) or the first
+image (test), or not at all (a wrong joint order or flip pair only costs AP). :func:`check_model_data_consistency`
+compares them once the runner has built the model and the data loaders; every message names the setting to change.
+
+Keypoint-set checks (the dataset's metainfo is the reference): joints of codec and head, flip pairs (length, mutual),
+the decoder's joint order (:func:`~swahr_mmpose.codecs.default_keypoint_order` of the metainfo unless the config
+sets ``decode_keypoint_order`` to a list) and CocoMetric's OKS sigmas (one per joint).
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -13,6 +17,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 from mmpose.registry import HOOKS
 from torch import nn
+
+from swahr_mmpose.codecs.utils.keypoint_order import default_keypoint_order
 
 ONE_CODEC = ("write the pipeline's encoder and model.head.decoder from one `codec` dict (see "
              'configs/swahr_hrnet_w32_coco.py)')
@@ -36,13 +42,93 @@ def _pipeline_transforms(dataset: Any) -> List[Any]:
     return list(getattr(pipeline, 'transforms', None) or [])
 
 
-def check_dataset_against_head(role: str, dataset: Any, head: nn.Module) -> None:
-    """Joints and flip pairs of ``dataset.metainfo`` and its pipeline's target codec against ``head``.
+def _grouping_decoder(head: nn.Module) -> Any:
+    """The head's ``AEDecoder`` (``head.decoder`` itself or the codec's ``decoder``), or ``None``."""
+    decoder = getattr(head, 'decoder', None)
+    if decoder is not None and not hasattr(decoder, 'keypoint_order'):
+        decoder = getattr(decoder, 'decoder', None)
+    return decoder if hasattr(decoder, 'keypoint_order') else None
+
+
+def check_flip_indices(where: str, meta: Dict[str, Any], num_keypoints: int) -> None:
+    """``meta['flip_indices']``: K entries, a permutation, and mutual (``flip[flip[k]] == k``)."""
+    flip_indices = meta.get('flip_indices')
+    if flip_indices is None:
+        return
+    flip = [int(i) for i in flip_indices]
+    fix = ("fix the keypoint_info `swap` names of the dataset metainfo (each joint names its mirror, or '' on the "
+           'symmetry axis)')
+    if len(flip) != num_keypoints:
+        raise ConfigConsistencyError(
+            f'{where} metainfo flip_indices has {len(flip)} entries for the {num_keypoints} joints of '
+            f'model.head.num_keypoints: {flip}; {fix}')
+    if sorted(flip) != list(range(num_keypoints)):
+        raise ConfigConsistencyError(
+            f'{where} metainfo flip_indices {flip} is not a permutation of the {num_keypoints} joints '
+            f'of model.head.num_keypoints; {fix}')
+    unpaired = [k for k in range(num_keypoints) if flip[flip[k]] != k]
+    if unpaired:
+        raise ConfigConsistencyError(
+            f'{where} metainfo flip_indices {flip} are not mutual pairs (joints {unpaired}); {fix}')
+
+
+def check_keypoint_order(where: str, meta: Dict[str, Any], head: nn.Module, explicit_order: bool = False) -> None:
+    """The decoder's joint order is the metainfo's default order, unless the config set one explicitly.
+
+    Raises:
+        ConfigConsistencyError: e.g. a 17-joint animal set decoded in COCO's order because the codec was not told
+            the keypoint set.
+    """
+    decoder = _grouping_decoder(head)
+    num_keypoints = getattr(head, 'num_keypoints', None)
+    if explicit_order or decoder is None or decoder.keypoint_order is None or not meta.get('keypoint_id2name') \
+            or int(meta.get('num_keypoints', -1)) != num_keypoints:
+        return
+    expected = default_keypoint_order(num_keypoints, meta)
+    if list(decoder.keypoint_order) != expected:
+        raise ConfigConsistencyError(
+            f"{where} has the keypoint set {meta.get('dataset_name')!r}, whose skeleton gives the joint order "
+            f'{expected}, but model.head.decoder matches joints in the order {list(decoder.keypoint_order)} (the '
+            "COCO reference order when the codec is not told the keypoint set): set the codec's "
+            'decode_keypoint_order to the same metainfo as the dataset (decode_keypoint_order=metainfo), or to an '
+            'explicit list to keep another order')
+
+
+def check_evaluator_sigmas(role: str, evaluator: Any, num_keypoints: int) -> None:
+    """Every ``CocoMetric`` of ``evaluator`` has one positive OKS sigma per joint in its ``dataset_meta``."""
+    from mmpose.evaluation.metrics import CocoMetric
+
+    for metric in getattr(evaluator, 'metrics', None) or []:
+        if not isinstance(metric, CocoMetric):
+            continue
+        meta = metric.dataset_meta or {}
+        sigmas = meta.get('sigmas')
+        name = meta.get('dataset_name')
+        fix = (f'add sigmas=[...] with {num_keypoints} OKS sigmas (a joint\'s annotation spread relative to the '
+               f'object scale; COCO uses 0.025-0.107) to the dataset metainfo file (the dataset\'s '
+               'metainfo=dict(from_file=...)); see docs/custom_dataset.md')
+        if sigmas is None or len(sigmas) == 0:
+            raise ConfigConsistencyError(
+                f'{role} evaluates with {type(metric).__name__}, which needs OKS sigmas, but the dataset metainfo '
+                f'{name!r} has none: {fix}')
+        if len(sigmas) != num_keypoints:
+            raise ConfigConsistencyError(
+                f'{role} {type(metric).__name__}: the dataset metainfo {name!r} has {len(sigmas)} sigmas for '
+                f'{num_keypoints} joints (model.head.num_keypoints): {fix}')
+        if not all(float(v) > 0 for v in sigmas):
+            raise ConfigConsistencyError(
+                f'{role} {type(metric).__name__}: the sigmas of the dataset metainfo {name!r} must all be > 0, got '
+                f'{list(map(float, sigmas))}')
+
+
+def check_dataset_against_head(role: str, dataset: Any, head: nn.Module, explicit_order: bool = False) -> None:
+    """Joints, flip pairs and joint order of ``dataset.metainfo`` and its pipeline's target codec against ``head``.
 
     Args:
         role: the config key of the data loader (``'train_dataloader'``...) for the messages.
         dataset: a built MMPose dataset (``metainfo``, ``pipeline``).
         head: the built head (``num_keypoints``; ``decoder`` with ``input_size`` / ``heatmap_sizes`` if any).
+        explicit_order: the config sets the decoder's joint order to a list (not checked against the metainfo).
 
     Raises:
         ConfigConsistencyError: the first disagreement, naming the settings to change.
@@ -58,11 +144,8 @@ def check_dataset_against_head(role: str, dataset: Any, head: nn.Module) -> None
             f"{where} has {int(data_joints)} joints (metainfo {meta.get('dataset_name')!r}) but "
             f'model.head.num_keypoints={num_keypoints}: set model.head.num_keypoints and the codec\'s num_keypoints '
             f'to {int(data_joints)}, or use a dataset type / metainfo with {num_keypoints} joints')
-    flip_indices = meta.get('flip_indices')
-    if flip_indices is not None and sorted(int(i) for i in flip_indices) != list(range(num_keypoints)):
-        raise ConfigConsistencyError(
-            f'{where} metainfo flip_indices {list(flip_indices)} is not a permutation of the {num_keypoints} joints '
-            f'of model.head.num_keypoints; fix the keypoint_info `swap` names of the dataset metainfo')
+    check_flip_indices(where, meta, num_keypoints)
+    check_keypoint_order(where, meta, head, explicit_order)
 
     decoder = getattr(head, 'decoder', None)
     transforms = _pipeline_transforms(dataset)
@@ -137,13 +220,16 @@ def check_feature_stride(model: nn.Module) -> None:
             f'and / {stride / 2:g}')
 
 
-def check_model_data_consistency(model: nn.Module, datasets: Dict[str, Any], check_stride: bool = True) -> None:
-    """All checks of this module: each dataset against the head, then the network stride.
+def check_model_data_consistency(model: nn.Module, datasets: Dict[str, Any], check_stride: bool = True,
+                                 evaluators: Optional[Dict[str, Any]] = None, explicit_order: bool = False) -> None:
+    """All checks of this module: each dataset against the head, the evaluators' sigmas, then the network stride.
 
     Args:
         model: the built (possibly wrapped) model.
         datasets: ``{'train_dataloader': dataset, ...}``, the built datasets.
         check_stride: run :func:`check_feature_stride` (one forward of the backbone).
+        evaluators: ``{'val_evaluator': evaluator, ...}``, built evaluators (their ``dataset_meta`` set).
+        explicit_order: the config sets the decoder's joint order to a list.
     """
     if is_model_wrapper(model):
         model = model.module
@@ -151,7 +237,11 @@ def check_model_data_consistency(model: nn.Module, datasets: Dict[str, Any], che
     if head is None:
         return
     for role, dataset in datasets.items():
-        check_dataset_against_head(role, dataset, head)
+        check_dataset_against_head(role, dataset, head, explicit_order)
+    num_keypoints = getattr(head, 'num_keypoints', None)
+    if num_keypoints is not None:
+        for role, evaluator in (evaluators or {}).items():
+            check_evaluator_sigmas(role, evaluator, num_keypoints)
     if check_stride:
         check_feature_stride(model)
 
@@ -171,9 +261,25 @@ class ConsistencyCheckHook(Hook):
         self.check_stride = check_stride
 
     def before_run(self, runner) -> None:
-        datasets = {}
+        datasets, evaluators = {}, {}
         for name in ('train', 'val', 'test'):
             loop = getattr(runner, f'_{name}_loop', None)  # only the loops this run built
             if isinstance(loop, BaseLoop):
                 datasets[f'{name}_dataloader'] = loop.dataloader.dataset
-        check_model_data_consistency(runner.model, datasets, self.check_stride)
+                if getattr(loop, 'evaluator', None) is not None:
+                    evaluators[f'{name}_evaluator'] = loop.evaluator
+        check_model_data_consistency(runner.model, datasets, self.check_stride, evaluators,
+                                     explicit_order=config_sets_keypoint_order(getattr(runner, 'cfg', None)))
+
+
+def config_sets_keypoint_order(cfg: Any) -> bool:
+    """Whether ``cfg.model.head.decoder`` gives the joint order as a list (``decode_keypoint_order`` of the codec,
+    ``keypoint_order`` of a bare ``AEDecoder``), rather than ``None`` or a metainfo."""
+    try:
+        decoder = cfg.model.head.decoder
+    except (AttributeError, KeyError, TypeError):
+        return False
+    if not isinstance(decoder, dict):
+        return False
+    order = decoder.get('decode_keypoint_order', decoder.get('keypoint_order'))
+    return isinstance(order, (list, tuple))
