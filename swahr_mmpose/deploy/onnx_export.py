@@ -180,6 +180,12 @@ def build_metadata(cfg, model: nn.Module, flip_test: bool, outputs: str, opset: 
         raise ValueError('export: model.head.decoder (the codec) is missing from the config; the runtime decodes '
                          'with it')
     dataset_meta = model.dataset_meta or {}
+    codec = _jsonable(decoder_cfg)
+    grouping = getattr(model.head, 'decoder', None)
+    grouping = getattr(grouping, 'decoder', grouping)  # the codec's AEDecoder, or a bare AEDecoder
+    order = getattr(grouping, 'keypoint_order', None)
+    if order is not None:  # the resolved order: a metainfo file named in the config does not travel with the .onnx
+        codec['keypoint_order' if codec.get('type') == 'AEDecoder' else 'decode_keypoint_order'] = list(order)
     return dict(
         format_version=METADATA_VERSION,
         swahr_mmpose_version=__version__,
@@ -188,7 +194,7 @@ def build_metadata(cfg, model: nn.Module, flip_test: bool, outputs: str, opset: 
         align_corners=bool(model.test_cfg.get('align_corners', False)),
         input='image: (B, 3, H, W) float32 BGR 0..255 canvas of ReferenceBottomupResize',
         test_resize=_jsonable(reference_resize_kwargs(cfg)),
-        codec=_jsonable(decoder_cfg),
+        codec=codec,
         dataset_meta=_jsonable({k: dataset_meta[k] for k in DATASET_META_KEYS if k in dataset_meta}),
         opset=opset)
 
