@@ -50,9 +50,7 @@ def _hop_distances(num_keypoints: int, links: np.ndarray) -> np.ndarray:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import shortest_path
 
-    ones = np.ones(len(links))
-    graph = coo_matrix((ones, (links[:, 0], links[:, 1])), shape=(num_keypoints, num_keypoints)) if len(links) else \
-        coo_matrix((num_keypoints, num_keypoints))
+    graph = coo_matrix((np.ones(len(links)), (links[:, 0], links[:, 1])), shape=(num_keypoints, num_keypoints))
     return shortest_path(graph.tocsr(), directed=False, unweighted=True)
 
 
