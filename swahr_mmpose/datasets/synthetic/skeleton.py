@@ -5,6 +5,9 @@ of the two hips); +x is image-right of an upright person facing the camera, +y i
 person facing the camera is kept: the person's LEFT side appears on the IMAGE RIGHT (+x).
 
 Everything is vectorised over persons: one call samples N poses as (N, 17, 2) arrays.
+
+Any other keypoint set (:class:`Skeleton`, from an MMPose metainfo) is drawn as stick figures: a mirror-symmetric
+rest layout of its skeleton tree (:func:`skeleton_layout`), bent edge by edge (:func:`sample_skeleton_poses`).
 """
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
@@ -55,8 +58,9 @@ class PoseBatch:
     """N sampled poses, in image pixels.
 
     Attributes:
-        keypoints: (N, 17, 2) float64, image px (continuous; pixel (i, j) covers [i, i+1) x [j, j+1)).
-        self_occluded: (N, 17) bool, face points on the far side of the head (hidden by the head itself).
+        keypoints: (N, K, 2) float64, image px (continuous; pixel (i, j) covers [i, i+1) x [j, j+1)); K = 17 for the
+            COCO body model.
+        self_occluded: (N, K) bool, face points on the far side of the head (hidden by the head itself).
         head_centre: (N, 2) float64, image px.
         head_axes: (N, 2) float64, head ellipse semi-axes (x, y) in image px.
         head_angle: (N,) float64, head ellipse rotation in degrees (cv2 convention, clockwise in image coords).
