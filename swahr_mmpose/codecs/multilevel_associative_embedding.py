@@ -1,9 +1,9 @@
 """``MultiLevelAssociativeEmbedding``: the SWAHR / HigherHRNet codec (multi-resolution AE targets + AE grouping).
 
-Reference behaviour: ``swahr_reference.md`` §2.2 (HeatmapGenerator), §2.3 (JointsGenerator), §5.3 (grouping) and §9
-items 11, 16, 17. One codec owns both directions, so the encoding conventions (Gaussian centres, flip convention)
-and the decoding ones (centre shift) cannot drift apart; configs declare it once and hand it to the pipeline
-(``GenerateTarget`` / ``ScaleAdaptiveGenerateTarget``) and to the head (``decoder``).
+Reference behaviour: ``docs/reference_behaviour.md#gaussian-heatmaps``, ``#tag-indices``, ``#flip``, ``#7-grouping``.
+One codec owns both directions, so the encoding conventions (Gaussian centres, flip convention) and the decoding ones
+(centre shift) cannot drift apart; configs declare it once and hand it to the pipeline (``GenerateTarget`` /
+``ScaleAdaptiveGenerateTarget``) and to the head (``decoder``).
 """
 import logging
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union

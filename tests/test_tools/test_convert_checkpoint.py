@@ -1,7 +1,7 @@
 """Official SWAHR / HigherHRNet checkpoints -> MMPose checkpoints.
 
 The official key names and shapes are generated here from the architecture
-description (swahr_reference.md 1.1, 1.2, 1.6), independently of MMPose's
+description (docs/reference_behaviour.md#1-model), independently of MMPose's
 module code, so the tests check that MMPose's HRNet + our head really use the
 official names, not just that the converter inverts itself.
 """

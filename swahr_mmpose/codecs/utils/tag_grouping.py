@@ -1,6 +1,6 @@
 """Joint-by-joint grouping of keypoint candidates into people by their tags (reference ``match_by_tag``), numpy.
 
-Rules (spec ``swahr_reference.md`` 5.3 step 3), for each joint type in ``keypoint_order``:
+Rules (``docs/reference_behaviour.md#7-grouping``, step 3), for each joint type in ``keypoint_order``:
 
 * no candidate: skip; no person yet: every candidate starts a person;
 * otherwise the groups are the first ``max_match_groups`` people (creation order), each with the mean of the tags
