@@ -73,17 +73,18 @@ class JointCandidates(NamedTuple):
     tag: np.ndarray
 
 
-@dataclass
+@dataclass(frozen=True)
 class GroupingOptions:
-    """See :class:`swahr_mmpose.codecs.AEDecoder` for the meaning of each option."""
+    """The grouping rules of one decoder; each field is the :class:`swahr_mmpose.codecs.AEDecoder` argument of the
+    same name (defined and documented there, the one place with defaults)."""
 
     keypoint_order: Sequence[int]
-    tag_thr: float = 1.0
-    max_match_groups: Optional[int] = 30
-    skip_joint_if_groups_full: bool = False
-    use_detection_val: bool = True
-    key_persons_by_first_tag: bool = True
-    tie_tolerance: float = 1e-3
+    tag_thr: float
+    max_match_groups: Optional[int]
+    skip_joint_if_groups_full: bool
+    use_detection_val: bool
+    key_persons_by_first_tag: bool
+    tie_tolerance: float
 
 
 @dataclass
