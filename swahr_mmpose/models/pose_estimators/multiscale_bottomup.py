@@ -22,8 +22,9 @@ from ...datasets.transforms.reference_resize import image_to_canvas
 from ..heads.swahr_head import SWAHRHead, check_test_cfg
 
 
-def _is_pyramid(inputs) -> bool:
-    """A list of (B, C, H_s, W_s) batches, one per scale."""
+def _is_batched_pyramid(inputs) -> bool:
+    """Preprocessed image pyramid: a list of (B, C, H_s, W_s) batches, one per scale (what the data preprocessor
+    returns)."""
     return isinstance(inputs, list) and bool(inputs) and all(
         isinstance(x, Tensor) and x.dim() == 4 for x in inputs)
 
@@ -53,7 +54,7 @@ class MultiScaleBottomupPoseEstimator(BottomupPoseEstimator):
                 data_samples: OptSampleList,
                 mode: str = 'tensor') -> ForwardResults:
         multiscale_test = self.test_cfg.get('multiscale_test', False)
-        if not _is_pyramid(inputs):
+        if not _is_batched_pyramid(inputs):
             if mode == 'predict' and multiscale_test:
                 raise ValueError(
                     'MultiScaleBottomupPoseEstimator: test_cfg.multiscale_test '
