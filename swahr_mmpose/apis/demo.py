@@ -12,15 +12,18 @@ and ``out_dir/predictions/<stem>.json``: ``{"image": path, "instances": [{"keypo
 (original-image px), "keypoint_scores": [...], "score": person score}, ...]}``. An image that cannot be read or
 processed is reported (file name and reason) and skipped.
 """
+import logging
 import os
 import os.path as osp
 import sys
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import mmengine
 import numpy as np
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 BACKENDS = ('pytorch', 'onnxruntime')
@@ -108,13 +111,55 @@ def sample_to_json(sample, image_path: str) -> Dict:
         ])
 
 
+def below_threshold_note(sample, kpt_thr: float) -> Optional[str]:
+    """A line for the user when people were found but none of their keypoints will be drawn, else ``None``."""
+    scores = np.asarray(sample.pred_instances.keypoint_scores) if len(sample.pred_instances) else np.zeros(0)
+    if scores.size == 0 or (scores > kpt_thr).any():
+        return None
+    highest = float(scores.max())
+    suggestion = np.floor(highest * 100) / 100
+    suggestion = suggestion - 0.01 if suggestion >= highest else suggestion
+    return (f'{len(sample.pred_instances)} people found, but no keypoint scores above --kpt-thr {kpt_thr:g} '
+            f'(highest {highest:.3f}), so nothing is drawn; pass a lower --kpt-thr (e.g. {suggestion:.2f}) to draw '
+            'them')
+
+
+# mmengine's BaseInferencer looks the collate function up in its "function" registry under the "mmpose" scope; MMPose
+# has no such registry, so mmengine warns and falls back to its own, which holds pseudo_collate, the right function.
+COLLATE_SCOPE_WARNING = 'Failed to search registry with scope "mmpose" in the "function" registry tree'
+
+
+class _DropMessages(logging.Filter):
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
+@contextmanager
+def without_collate_scope_warning() -> Iterator[None]:
+    """Drop :data:`COLLATE_SCOPE_WARNING` (harmless, but users take it for an error) while the inferencer is built;
+    every other message gets through."""
+    logger = MMLogger.get_current_instance()
+    drop = _DropMessages(COLLATE_SCOPE_WARNING)
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
+
+
 class PyTorchBackend:
     """``MMPoseInferencer``: draws into ``vis_dir`` itself; returns the PoseDataSample."""
 
     def __init__(self, cfg: Config, checkpoint: str, device: Optional[str], vis_dir: str, draw: dict) -> None:
         from mmpose.apis import MMPoseInferencer
 
-        self.inferencer = MMPoseInferencer(pose2d=cfg, pose2d_weights=checkpoint, device=device)
+        with without_collate_scope_warning():
+            self.inferencer = MMPoseInferencer(pose2d=cfg, pose2d_weights=checkpoint, device=device)
         self.vis_dir, self.draw = vis_dir, draw
 
     def __call__(self, image_path: str, img: np.ndarray):
@@ -196,6 +241,9 @@ def run_demo(config: str,
         written.append(out_file)
         print(f'{image_path}: {len(sample.pred_instances)} people -> {out_file}, '
               f'{osp.join(vis_dir, osp.basename(image_path))}')
+        note = below_threshold_note(sample, kpt_thr)
+        if note:
+            print(f'{image_path}: {note}', file=sys.stderr)
     if failed:
         print(f'{len(failed)} of {len(images)} images failed: {", ".join(osp.basename(p) for p, _ in failed)}',
               file=sys.stderr)

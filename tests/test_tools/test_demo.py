@@ -8,6 +8,8 @@ and uses the real ``AEDecoder`` grouping.
 """
 import json
 import os.path as osp
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -20,7 +22,8 @@ import swahr_mmpose.datasets.transforms.reference_resize  # noqa: F401
 import swahr_mmpose.models.data_preprocessors  # noqa: F401
 import swahr_mmpose.models.pose_estimators  # noqa: F401
 import swahr_mmpose.visualization  # noqa: F401
-from swahr_mmpose.apis.demo import build_demo_config, enable_multiscale_test, list_images, run_demo
+from swahr_mmpose.apis.demo import (below_threshold_note, build_demo_config, enable_multiscale_test, list_images,
+                                    run_demo)
 from swahr_mmpose.datasets.transforms.reference_resize import ReferenceBottomupResize
 from swahr_mmpose.testing import tiny_hrnet
 
@@ -211,3 +214,31 @@ def test_onnxruntime_backend_matches_pytorch_backend(setup, tmp_path):
 def test_multiscale_needs_the_pytorch_backend(setup, tmp_path):
     with pytest.raises(ValueError, match='needs --backend pytorch'):
         build_demo_config(setup['config'], aug_scales=[2.0], backend='onnxruntime')
+
+
+def test_tool_says_when_every_keypoint_is_below_the_threshold(setup, tmp_path):
+    """tools/demo.py end to end: people found but no keypoint above --kpt-thr gets a line saying so and how to draw
+    them; MMPose's registry-scope warning does not reach the user."""
+    image = str(setup['images'] / 'landscape.jpg')
+    run = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'demo.py'), setup['config'], setup['ckpt_meta'],
+                          image, '--out-dir', str(tmp_path), '--device', 'cpu', '--kpt-thr', '1000'],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    people = len(json.loads((tmp_path / 'predictions' / 'landscape.json').read_text())['instances'])
+    assert people >= 1
+    assert f'{people} people found, but no keypoint scores above --kpt-thr 1000' in run.stderr
+    assert 'pass a lower --kpt-thr' in run.stderr
+    assert 'Failed to search registry' not in run.stdout + run.stderr
+
+
+def test_below_threshold_note_only_when_nothing_is_drawn():
+    from mmengine.structures import InstanceData
+    from mmpose.structures import PoseDataSample
+
+    sample = PoseDataSample()
+    sample.pred_instances = InstanceData(keypoint_scores=np.array([[0.05, 0.127], [0.01, 0.02]]))
+    note = below_threshold_note(sample, 0.3)
+    assert note.startswith('2 people found') and 'highest 0.127' in note and 'e.g. 0.12' in note
+    assert below_threshold_note(sample, 0.1) is None
+    sample.pred_instances = InstanceData(keypoint_scores=np.zeros((0, 17)))
+    assert below_threshold_note(sample, 0.3) is None
