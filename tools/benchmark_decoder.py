@@ -5,13 +5,19 @@
 
 Exit code 1 when ours is less than ``--min-speedup`` times faster than MMPose's config (cap 30) on any workload.
 """
-import argparse
-import sys
-from typing import Optional, Sequence
+import os
 
-import torch
+# Before torch loads OpenMP: waiting threads sleep instead of spinning (on a shared CPU spinning made training steps
+# 4-8x slower, docs/cpu_threads.md); a value set by the user is kept.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-from swahr_mmpose.benchmark.decoder import format_decoder_benchmark, run_decoder_benchmark
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from typing import Optional, Sequence  # noqa: E402
+
+import torch  # noqa: E402
+
+from swahr_mmpose.benchmark.decoder import format_decoder_benchmark, run_decoder_benchmark  # noqa: E402
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

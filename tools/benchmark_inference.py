@@ -9,14 +9,20 @@ Usage::
 
 Example (the README's table): ``python tools/benchmark_inference.py configs/swahr_hrnet_w32_coco.py``.
 """
-import argparse
-import json
-import sys
-from typing import Optional, Sequence
+import os
 
-import torch
+# Before torch loads OpenMP: waiting threads sleep instead of spinning (on a shared CPU spinning made training steps
+# 4-8x slower, docs/cpu_threads.md); a value set by the user is kept.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-from swahr_mmpose.benchmark.inference import BACKENDS, format_inference_benchmark, run_inference_benchmark
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from typing import Optional, Sequence  # noqa: E402
+
+import torch  # noqa: E402
+
+from swahr_mmpose.benchmark.inference import BACKENDS, format_inference_benchmark, run_inference_benchmark  # noqa: E402
 
 FLIPS = dict(both=(False, True), on=(True, ), off=(False, ))
 

@@ -3,13 +3,19 @@ the same run (see :mod:`swahr_mmpose.benchmark.training`).
 
 Usage: python tools/benchmark_training.py [--threads N] [--device cpu]
 """
-import argparse
-import sys
-from typing import List, Optional
+import os
 
-import torch
+# Before torch loads OpenMP: waiting threads sleep instead of spinning (on a shared CPU spinning made training steps
+# 4-8x slower, docs/cpu_threads.md); a value set by the user is kept.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-from swahr_mmpose.benchmark.training import benchmark_ae_loss, benchmark_targets
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from typing import List, Optional  # noqa: E402
+
+import torch  # noqa: E402
+
+from swahr_mmpose.benchmark.training import benchmark_ae_loss, benchmark_targets  # noqa: E402
 
 
 def main(argv: Optional[List[str]] = None) -> int:

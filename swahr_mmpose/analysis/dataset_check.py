@@ -74,6 +74,10 @@ def annotation_sources(cfg: Config) -> List[AnnotationSource]:
     return list(sources.values())
 
 
+# Problems of the image files themselves (--check-images), which no annotation policy can work around.
+IMAGE_FILE_KINDS = frozenset({'missing image file', 'unreadable image'})
+
+
 def check_config_annotations(cfg: Config,
                              check_images: bool = False,
                              num_threads: int = 8) -> List[Tuple[AnnotationSource, AnnotationReport]]:
@@ -110,8 +114,17 @@ def format_results(results: List[Tuple[AnnotationSource, AnnotationReport]], max
         lines += [f'  - {p}' for p in report.problems[:max_problems]]
         if len(report.problems) > max_problems:
             lines.append(f'  ... and {len(report.problems) - max_problems} more (--max-problems)')
+        missing = [p for p in report.problems if p.kind == 'missing image file']
+        if missing:
+            role = next((r for r in source.roles if r.endswith('.dataset')), 'train_dataloader.dataset')
+            lines.append(f'  {len(missing)} image file(s) are missing under {source.image_root}: images are read from '
+                         "the dataset's data_root + data_prefix['img'] + file_name, so check those two settings "
+                         f"(e.g. --cfg-options {role}.data_root=... or {role}.data_prefix.img=...) or copy the "
+                         "images there; bad_annotations='skip' does not help with missing files")
     bad = sum(not report.ok for _, report in results)
+    # bad_annotations='skip' masks bad people; it cannot stand in for image files that are not there
+    maskable = any(p.kind not in IMAGE_FILE_KINDS for _, report in results for p in report.problems)
     lines.append(f'{len(results)} annotation file(s) checked, {bad} with problems.' + (
         " Fix them, or train with the bad people masked: set the datasets' bad_annotations='skip' (see "
-        'docs/training.md).' if bad else ''))
+        'docs/training.md).' if maskable else ''))
     return '\n'.join(lines)

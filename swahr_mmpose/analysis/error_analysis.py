@@ -35,6 +35,7 @@ from mmpose.registry import METRICS
 from torch import Tensor
 
 from ..codecs.utils.candidates import select_candidates
+from ..datasets.transforms.reference_resize import canvas_to_image, image_to_canvas
 
 VARIANTS = ('model', 'oracle tags', 'oracle heatmaps', 'both oracles')
 HEIGHT_BINS = ((0.0, 64.0), (64.0, 128.0), (128.0, float('inf')))  # person height in input px
@@ -97,15 +98,6 @@ class DetectionStats:
 
 
 # ----------------------------------------------------------------------------------------------- ground truth
-def canvas_transform(metainfo: dict) -> Tuple[np.ndarray, np.ndarray]:
-    """(scale, offset) per axis with ``canvas = image * scale + offset`` for a test sample's metainfo."""
-    input_size = np.asarray(metainfo['input_size'], dtype=np.float64)
-    input_scale = np.asarray(metainfo['input_scale'], dtype=np.float64)
-    input_center = np.asarray(metainfo['input_center'], dtype=np.float64)
-    scale = input_size / input_scale
-    return scale, (input_scale / 2 - input_center) * scale
-
-
 def ground_truth_in_canvas(raw_ann_info: Sequence[dict], metainfo: dict,
                            num_keypoints: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Labelled (non-crowd, at least one v > 0 joint) people of an image in canvas px.
@@ -113,7 +105,8 @@ def ground_truth_in_canvas(raw_ann_info: Sequence[dict], metainfo: dict,
     Returns:
         keypoints (N, K, 2) canvas px, visibility (N, K), areas (N,) canvas px^2.
     """
-    scale, offset = canvas_transform(metainfo)
+    # canvas px per image px along x and y (the resize is axis-aligned): the factor of box areas
+    zoom = image_to_canvas(np.ones(2), metainfo) - image_to_canvas(np.zeros(2), metainfo)
     keypoints, visibility, areas = [], [], []
     for ann in raw_ann_info:
         if ann.get('iscrowd', 0) or 'keypoints' not in ann:
@@ -124,9 +117,9 @@ def ground_truth_in_canvas(raw_ann_info: Sequence[dict], metainfo: dict,
                              f'keypoints, the model predicts {num_keypoints}')
         if not (kpts[:, 2] > 0).any():
             continue
-        keypoints.append(kpts[:, :2] * scale + offset)
+        keypoints.append(image_to_canvas(kpts[:, :2], metainfo))
         visibility.append(kpts[:, 2])
-        areas.append(float(ann.get('area', 0.0)) * scale[0] * scale[1])
+        areas.append(float(ann.get('area', 0.0)) * zoom[0] * zoom[1])
     if not keypoints:
         return np.zeros((0, num_keypoints, 2)), np.zeros((0, num_keypoints)), np.zeros((0, ))
     return np.stack(keypoints), np.stack(visibility), np.asarray(areas)
@@ -241,9 +234,8 @@ def decode_variants(image: ImageMaps, decoder, variants: Sequence[str] = VARIANT
                 gt_heat = oracle_heatmaps(image.keypoints, image.visibility, shape)
             heatmaps = gt_heat
         keypoints, keypoint_scores, instance_scores = decoder.batch_decode(heatmaps[None].float(), tags[None].float())
-        scale, offset = canvas_transform(image.data_sample.metainfo)
         out[variant] = InstanceData(
-            keypoints=((keypoints[0] - offset) / scale).astype(np.float32),
+            keypoints=canvas_to_image(keypoints[0], image.data_sample.metainfo).astype(np.float32),
             keypoint_scores=keypoint_scores[0],
             bbox_scores=instance_scores[0])
     return out

@@ -1,8 +1,8 @@
 """``AEDecoder``: associative-embedding grouping of heatmaps and tags into people (decode only).
 
 Default settings reproduce the reference parser (SWAHR = HigherHRNet ``HeatmapParser.parse`` with ``adjust=True,
-refine=True``; spec ``swahr_reference.md`` 5.3) exactly, bit for bit on float32 maps (inputs are cast to float32, as
-the reference decodes float32 maps), with these documented choices:
+refine=True``; ``docs/reference_behaviour.md#7-grouping``) exactly, bit for bit on float32 maps (inputs are cast to
+float32, as the reference decodes float32 maps), with these documented choices:
 
 * candidates with exactly equal heatmap values are ordered by pixel index (the reference's ``torch.topk`` order for
   them is unspecified), see :mod:`.utils.candidates`;

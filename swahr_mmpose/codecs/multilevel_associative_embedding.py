@@ -1,10 +1,11 @@
 """``MultiLevelAssociativeEmbedding``: the SWAHR / HigherHRNet codec (multi-resolution AE targets + AE grouping).
 
-Reference behaviour: ``swahr_reference.md`` §2.2 (HeatmapGenerator), §2.3 (JointsGenerator), §5.3 (grouping) and §9
-items 11, 16, 17. One codec owns both directions, so the encoding conventions (Gaussian centres, flip convention)
-and the decoding ones (centre shift) cannot drift apart; configs declare it once and hand it to the pipeline
-(``GenerateTarget`` / ``ScaleAdaptiveGenerateTarget``) and to the head (``decoder``).
+Reference behaviour: ``docs/reference_behaviour.md#gaussian-heatmaps``, ``#tag-indices``, ``#flip``, ``#7-grouping``.
+One codec owns both directions, so the encoding conventions (Gaussian centres, flip convention) and the decoding ones
+(centre shift) cannot drift apart; configs declare it once and hand it to the pipeline (``GenerateTarget`` /
+``ScaleAdaptiveGenerateTarget``) and to the head (``decoder``).
 """
+import inspect
 import logging
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -20,6 +21,30 @@ from .utils.gaussian_targets import (CENTER_MODES, FLIP_CONVENTIONS, as_size_pai
 
 SIGMA_MODES = ('fixed', 'bbox')
 SizePair = Tuple[int, int]
+# Codec arguments ``decode_<name>`` are AEDecoder's ``<name>`` (MMPose's AssociativeEmbedding naming).
+DECODE_PREFIX = 'decode_'
+
+
+def decoder_arguments(decode_options: Dict[str, Any], center_mode: str) -> Dict[str, Any]:
+    """``decode_<name>`` codec arguments -> :class:`AEDecoder` keyword arguments ``<name>``.
+
+    Raises:
+        TypeError: for an argument that is not ``decode_`` + an :class:`AEDecoder` argument (``num_keypoints`` is the
+            codec's own), naming the accepted ones.
+    """
+    accepted = [name for name in inspect.signature(AEDecoder.__init__).parameters
+                if name not in ('self', 'num_keypoints')]
+    arguments = {}
+    for key, value in decode_options.items():
+        name = key[len(DECODE_PREFIX):] if key.startswith(DECODE_PREFIX) else None
+        if name not in accepted:
+            raise TypeError(f'MultiLevelAssociativeEmbedding got an unexpected argument {key!r}; its decoding options '
+                            f'are the AEDecoder arguments with the prefix {DECODE_PREFIX!r}: '
+                            f'{", ".join(DECODE_PREFIX + n for n in accepted)}')
+        arguments[name] = value
+    if arguments.get('center_shift') is None:  # Gaussians centred at int(x) peak half a pixel left of the joint
+        arguments['center_shift'] = 0.5 if center_mode == 'truncate' else 0.0
+    return arguments
 
 
 def _parse_heatmap_sizes(heatmap_size: Any) -> Tuple[List[SizePair], bool]:
@@ -82,11 +107,11 @@ class MultiLevelAssociativeEmbedding(BaseKeypointCodec):
         max_num_people: tag capacity (reference: 30, where the reference crashes beyond it). People beyond it
             (annotation order, among people with a joint placed at the tag level) keep their heatmaps, but their tag
             rows are invalid (ignored by the AE loss); a warning is logged once. ``None``: unlimited.
-        decode_keypoint_order, decode_nms_kernel, decode_topk, decode_keypoint_thr, decode_tag_thr,
-        decode_max_instances, decode_center_shift: as MMPose's ``AssociativeEmbedding`` (and the arguments of
-            :class:`AEDecoder` without the prefix). ``decode_center_shift=None``: 0.5 for truncated centres, 0 for
-            rounded ones.
-        decode_cfg: further :class:`AEDecoder` arguments (e.g. ``max_match_groups``, ``adjust``, ``refine``).
+        **decode_options: the decoding options, each an argument of :class:`AEDecoder` with the prefix
+            ``decode_`` (MMPose's ``AssociativeEmbedding`` naming), e.g. ``decode_keypoint_thr``, ``decode_tag_thr``,
+            ``decode_topk``, ``decode_nms_kernel``, ``decode_keypoint_order``, ``decode_max_instances``,
+            ``decode_refine``; :class:`AEDecoder` defines each one and its default. ``decode_center_shift``
+            defaults to 0.5 for truncated centres and 0 for rounded ones (``None`` too).
     """
 
     field_mapping_table = dict(heatmaps='heatmaps', heatmap_mask='heatmap_mask')
@@ -103,14 +128,7 @@ class MultiLevelAssociativeEmbedding(BaseKeypointCodec):
                  flip_convention: str = 'reference',
                  tag_level: int = 0,
                  max_num_people: Optional[int] = 30,
-                 decode_keypoint_order: Optional[Sequence[int]] = None,
-                 decode_nms_kernel: int = 5,
-                 decode_topk: int = 30,
-                 decode_keypoint_thr: float = 0.1,
-                 decode_tag_thr: float = 1.0,
-                 decode_max_instances: Optional[int] = None,
-                 decode_center_shift: Optional[float] = None,
-                 decode_cfg: Optional[Dict[str, Any]] = None) -> None:
+                 **decode_options: Any) -> None:
         super().__init__()
         self.input_size = as_size_pair(input_size, 'input_size')
         self.heatmap_sizes, self.single_level = _parse_heatmap_sizes(heatmap_size)
@@ -146,19 +164,7 @@ class MultiLevelAssociativeEmbedding(BaseKeypointCodec):
         self.max_num_people = None if max_num_people is None else int(max_num_people)
         self._capacity_warned = False
 
-        if decode_center_shift is None:
-            decode_center_shift = 0.5 if center_mode == 'truncate' else 0.0
-        decode_cfg = dict(decode_cfg or {})
-        self.decoder = AEDecoder(
-            num_keypoints=num_keypoints,
-            keypoint_order=decode_keypoint_order,
-            nms_kernel=decode_nms_kernel,
-            topk=decode_topk,
-            keypoint_thr=decode_keypoint_thr,
-            tag_thr=decode_tag_thr,
-            max_instances=decode_max_instances,
-            center_shift=decode_center_shift,
-            **decode_cfg)
+        self.decoder = AEDecoder(num_keypoints=num_keypoints, **decoder_arguments(decode_options, center_mode))
 
     @property
     def num_levels(self) -> int:

@@ -139,8 +139,10 @@ class ONNXRuntimePoseEstimator:
 
     def decode(self, heatmaps: np.ndarray, tags: np.ndarray, geometry: Dict[str, Any]) -> PosePrediction:
         """Group one image's maps ((1, K, h, w), (1, L*K, h, w)) and map the keypoints to image px."""
+        from swahr_mmpose.datasets.transforms.reference_resize import canvas_to_image
+
         keypoints, keypoint_scores, scores = self.decoder.batch_decode(heatmaps, tags)
-        return PosePrediction(project_to_image(keypoints[0], geometry), keypoint_scores[0], scores[0], geometry)
+        return PosePrediction(canvas_to_image(keypoints[0], geometry), keypoint_scores[0], scores[0], geometry)
 
     def __call__(self, img: np.ndarray) -> PosePrediction:
         """The people in one (H, W, 3) uint8 BGR image; ``last_seconds`` gets the time of each step."""
@@ -163,13 +165,6 @@ def providers_for_device(device: str = 'auto') -> List[str]:
     available = ort.get_available_providers()
     wanted = ([] if device == 'cpu' else ['CUDAExecutionProvider']) + ['CPUExecutionProvider']
     return [p for p in wanted if p in available]
-
-
-def project_to_image(keypoints: np.ndarray, geometry: Dict[str, Any]) -> np.ndarray:
-    """(N, K, 2) input px -> image px, the expression of MMPose's ``BottomupPoseEstimator.add_pred_to_datasample``
-    (same operand types, so the same float64 results)."""
-    input_size, input_scale, input_center = geometry['input_size'], geometry['input_scale'], geometry['input_center']
-    return keypoints / input_size * input_scale + input_center - 0.5 * input_scale
 
 
 def to_pose_data_sample(prediction: PosePrediction, img_shape: Tuple[int, int], img_path: Optional[str] = None):

@@ -7,6 +7,7 @@ runs), so both entry points share MMPose's flags and behaviour.
 import os
 import runpy
 import sys
+from types import TracebackType
 from typing import List, Optional
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -36,9 +37,44 @@ def run_mmpose_tool(name: str, argv: Optional[List[str]] = None) -> None:
     sys.argv = [path] + list(sys.argv[1:] if argv is None else argv)
     try:
         runpy.run_path(path, run_name='__main__')
+    except OSError as err:  # urllib's URLError and socket errors are OSErrors
+        message = explain_download_failure(err)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        sys.exit(1)
     finally:
         sys.argv = old_argv
     destroy_process_group()
+
+
+def failed_download_url(traceback: Optional[TracebackType]) -> Optional[str]:
+    """The URL MMEngine's ``load_from_http`` was fetching when the exception with this traceback was raised."""
+    while traceback is not None:
+        frame = traceback.tb_frame
+        if frame.f_code.co_name == 'load_from_http' and frame.f_globals.get('__name__') == 'mmengine.runner.checkpoint':
+            return frame.f_locals.get('filename')
+        traceback = traceback.tb_next
+    return None
+
+
+def explain_download_failure(err: BaseException) -> Optional[str]:
+    """What to tell the user when a checkpoint download failed (typically offline: every COCO / CrowdPose config
+    fetches ImageNet HRNet weights when training starts); ``None`` if ``err`` is not a failed download."""
+    url = failed_download_url(err.__traceback__)
+    if url is None:
+        return None
+    import torch
+
+    cache = os.path.join(torch.hub.get_dir(), 'checkpoints')
+    name = os.path.basename(url)
+    return (f'ERROR: could not download the weights {url} ({type(err).__name__}: {err}).\n'
+            'These are usually the ImageNet-pretrained HRNet weights of model.backbone.init_cfg, fetched when '
+            'training starts. To go on:\n'
+            f'  - with a local copy of the file: --cfg-options model.backbone.init_cfg.checkpoint=/path/to/{name}\n'
+            f'    (or put it into {cache}/, where the download would have gone);\n'
+            '  - without pretrained weights (random initialisation; much lower accuracy on real data): '
+            '--cfg-options model.backbone.init_cfg=None')
 
 
 def destroy_process_group() -> None:

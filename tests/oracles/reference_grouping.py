@@ -1,4 +1,4 @@
-"""Plain loop implementation of the reference associative-embedding parser (spec ``swahr_reference.md`` 5.3).
+"""Plain loop implementation of the reference associative-embedding parser (``docs/reference_behaviour.md#7-grouping``).
 
 The oracle for :class:`swahr_mmpose.codecs.AEDecoder` in tests and its baseline in ``tools/benchmark_decoder.py``.
 It follows the reference step by step, with the reference's data types (float32 maps and tag means, float64 costs)

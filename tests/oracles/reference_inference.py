@@ -1,5 +1,6 @@
-"""Test-time aggregation of the official code, step by step (``swahr_reference.md`` §5.2: ``get_multi_stage_outputs``,
-``aggregate_results`` and the scale loop of ``dist_valid``), on network outputs in the official channel layout.
+"""Test-time aggregation of the official code, step by step (``docs/reference_behaviour.md#aggregation``:
+``get_multi_stage_outputs``, ``aggregate_results`` and the scale loop of ``dist_valid``), on network outputs in the
+official channel layout.
 
 Written independently of :meth:`swahr_mmpose.models.heads.SWAHRHead.predict`, which reaches the same numbers through
 MMPose's ``tta`` helpers; the two are compared bit for bit in ``tests/test_models/test_predict_equals_reference.py``.

@@ -1,4 +1,4 @@
-"""Per-image, per-person loop form of the reference AELoss ('exp'), spec ``swahr_reference.md`` §3.
+"""Per-image, per-person loop form of the reference AELoss ('exp'), ``docs/reference_behaviour.md#4-loss``.
 
 This is deliberately the slow, obvious formulation (one Python iteration per image, person and joint, as in the
 HigherHRNet/SWAHR code). It is the baseline that tests and ``tools/benchmark_ae_loss.py`` compare the vectorised

@@ -1,4 +1,5 @@
-"""Straightforward loop implementations of the reference's training-data rules (``swahr_reference.md`` §2.2-2.5).
+"""Straightforward loop implementations of the reference's training-data rules
+(``docs/reference_behaviour.md#2-training-targets``, ``#3-masks-and-augmentation``).
 
 They follow the spec's wording one step at a time (per person, per joint, per level) and are deliberately naive:
 tests use them as oracles for the vectorised transforms in :mod:`swahr_mmpose.datasets.transforms`, and

@@ -12,10 +12,10 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from swahr_mmpose.analysis.error_analysis import (ImageMaps, ap_by_person_size, canvas_transform,
-                                                  evaluate_error_analysis, ground_truth_in_canvas, oracle_heatmaps,
-                                                  oracle_tag_maps)
+from swahr_mmpose.analysis.error_analysis import (ImageMaps, ap_by_person_size, evaluate_error_analysis,
+                                                  ground_truth_in_canvas, oracle_heatmaps, oracle_tag_maps)
 from swahr_mmpose.codecs import AEDecoder
+from swahr_mmpose.datasets.transforms.reference_resize import canvas_to_image, image_to_canvas
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs/swahr_hrnet_w32_synthetic.py')
@@ -54,11 +54,11 @@ def perfect(keypoints, visibility, areas, shape):
 
 def test_canvas_mapping_inverts_the_estimators_mapping():
     meta = dict(input_size=(128, 192), input_scale=(256.0, 384.0), input_center=(128.0, 180.0))
-    scale, offset = canvas_transform(meta)
     canvas = np.array([[10.0, 20.0], [100.0, 150.0]])
     image = canvas / np.asarray(meta['input_size']) * np.asarray(meta['input_scale']) + \
         np.asarray(meta['input_center']) - 0.5 * np.asarray(meta['input_scale'])
-    np.testing.assert_allclose(image * scale + offset, canvas)
+    np.testing.assert_array_equal(canvas_to_image(canvas, meta), image)  # MMPose's expression, bit for bit
+    np.testing.assert_allclose(image_to_canvas(image, meta), canvas)
 
 
 def test_oracle_maps_place_peaks_and_identities():

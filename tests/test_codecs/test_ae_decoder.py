@@ -11,10 +11,11 @@ from scipy.optimize import linear_sum_assignment
 from swahr_mmpose.codecs import REFERENCE_KEYPOINT_ORDER, AEDecoder
 from swahr_mmpose.codecs.utils import candidates
 from swahr_mmpose.codecs.utils.candidates import greater_than, nms_peak_mask, nms_peaks_above, pool_tiles
-from swahr_mmpose.codecs.utils.refinement import best_refine_pixels, refine_scores, search_refine_pixels
+from swahr_mmpose.codecs.utils.refinement import search_refine_pixels
 from swahr_mmpose.codecs.utils.tag_grouping import assign_candidates, has_relevant_near_tie, munkres_assignment
 from swahr_mmpose.testing import make_synthetic_ae_maps
 from oracles.reference_grouping import reference_decode
+from refinement_checks import best_refine_pixels, refine_scores
 
 # Odd canvas sizes (not multiples of the refinement tile) keep the padding paths covered.
 CANVAS = (200, 168)

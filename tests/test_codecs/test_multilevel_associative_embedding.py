@@ -392,3 +392,18 @@ def test_bbox_mode_needs_boxes():
         gen(dict(base, bbox=np.zeros((2, 3))))
     with pytest.raises(ValueError, match='one box per person'):
         gen(dict(base, bbox=np.zeros((3, 4))))
+
+
+def test_decode_options_are_the_decoders_arguments_with_a_prefix():
+    """Each decoding option is defined once (AEDecoder) and reached from the codec as ``decode_<name>`` only."""
+    codec = make_codec(64, [16, 32], num_keypoints=5, decode_keypoint_thr=0.2, decode_refine=False,
+                       decode_max_match_groups=7, decode_keypoint_order=[4, 3, 2, 1, 0])
+    assert (codec.decoder.keypoint_thr, codec.decoder.refine, codec.decoder.num_keypoints) == (0.2, False, 5)
+    assert codec.decoder.keypoint_order == [4, 3, 2, 1, 0]
+    assert codec.decoder._grouping_options(5).max_match_groups == 7
+    assert make_codec(64, [16]).decoder.center_shift == 0.5  # truncated centres
+    assert make_codec(64, [16], center_mode='round').decoder.center_shift == 0.0
+    assert make_codec(64, [16], decode_center_shift=0.25).decoder.center_shift == 0.25
+    for bad in ('decode_cfg', 'decode_gaussian_kernel', 'keypoint_thr', 'decode_num_keypoints'):
+        with pytest.raises(TypeError, match=f"unexpected argument '{bad}'.*decode_keypoint_thr"):
+            make_codec(64, [16], **{bad: 1})

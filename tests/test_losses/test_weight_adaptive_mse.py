@@ -1,5 +1,5 @@
-"""WeightAdaptiveMSELoss and ScaleRegularizationLoss against the reference formulas (spec swahr_reference.md §3),
-written out independently here in NumPy float64."""
+"""WeightAdaptiveMSELoss and ScaleRegularizationLoss against the reference formulas
+(docs/reference_behaviour.md#4-loss), written out independently here in NumPy float64."""
 import numpy as np
 import pytest
 import torch

@@ -88,3 +88,16 @@ def test_missing_file_is_reported_not_raised(tmp_path, capsys):
     status, out = run_tool([config_for(tmp_path, tmp_path / 'nowhere')], capsys)
     assert status == 1
     assert f"{tmp_path / 'nowhere'}/annotations/person_keypoints_train.json: FileNotFoundError" in out
+
+
+def test_missing_images_get_the_image_prefix_hint_not_bad_annotations(tmp_path, data_root, capsys):
+    moved = tmp_path / 'moved'
+    shutil.copytree(data_root, moved)
+    shutil.rmtree(moved / 'images' / 'train')
+    status, out = run_tool([config_for(tmp_path, moved), '--check-images'], capsys)
+    assert status == 1
+    assert 'missing image file' in out
+    assert f"3 image file(s) are missing under {moved}/images/train/: images are read from the dataset's data_root + " \
+        "data_prefix['img'] + file_name" in out
+    assert "bad_annotations='skip' does not help with missing files" in out
+    assert "set the datasets' bad_annotations='skip'" not in out  # the advice that does nothing for missing files

@@ -1,15 +1,16 @@
 """Official SWAHR / HigherHRNet checkpoints -> MMPose checkpoints.
 
 The official key names and shapes are generated here from the architecture
-description (swahr_reference.md 1.1, 1.2, 1.6), independently of MMPose's
+description (docs/reference_behaviour.md#1-model), independently of MMPose's
 module code, so the tests check that MMPose's HRNet + our head really use the
 official names, not just that the converter inverts itself.
 """
 import os.path as osp
+import random
 import runpy
 from collections import OrderedDict
 from types import SimpleNamespace
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import pytest
 import torch
@@ -17,10 +18,10 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 from mmpose.registry import MODELS
 
-from swahr_mmpose.utils.convert_checkpoint import (CheckpointConversionError, check_state_dict_fits,
-                                                   convert_official_checkpoint, convert_official_state_dict,
-                                                   detect_official_checkpoint, extract_official_state_dict,
-                                                   mmpose_to_official_key, official_to_mmpose_key)
+from swahr_mmpose.utils.convert_checkpoint import (OFFICIAL_REVISE_KEYS, CheckpointConversionError,
+                                                   check_state_dict_fits, convert_official_checkpoint,
+                                                   convert_official_state_dict, detect_official_checkpoint,
+                                                   extract_official_state_dict, official_to_mmpose_key)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASE_W32 = osp.join(REPO, 'configs/swahr_hrnet_w32_coco.py')
@@ -33,6 +34,14 @@ BN_SUFFIXES = ('weight', 'bias', 'running_mean', 'running_var',
 
 
 # --------------------------------------------- official key set, from the spec
+def mmpose_to_official_key(key: str) -> Optional[str]:
+    """Inverse of ``official_to_mmpose_key`` (``None`` if the key has no official counterpart)."""
+    for prefix in ('backbone.', 'head.'):
+        if key.startswith(prefix) and official_to_mmpose_key(key[len(prefix):]) == key:
+            return key[len(prefix):]
+    return None
+
+
 def _bn(keys: Dict[str, Shape], prefix: str, channels: int) -> None:
     for suffix in BN_SUFFIXES:
         keys[f'{prefix}.{suffix}'] = (
@@ -398,3 +407,33 @@ def test_cli_detects_config_and_reports_errors(tmp_path, capsys):
     # ... and a SWAHR config refuses it with a pointer to the right family
     assert cli.main([str(src), str(dst), '--config', BASE_W32]) == 1
     assert 'higherhrnet_* config' in capsys.readouterr().err
+
+
+def test_official_file_loads_through_mmengine_with_the_revise_keys(tmp_path, swahr_w32):
+    """The conversion is MMEngine's revise_keys: an official DDP checkpoint loads strictly without converting."""
+    official = random_official_state_dict(seed=7)
+    src = tmp_path / 'checkpoint.pth.tar'
+    torch.save({'state_dict': OrderedDict(('module.' + k, v) for k, v in official.items())}, src)
+    load_checkpoint(swahr_w32, str(src), map_location='cpu', strict=True, revise_keys=OFFICIAL_REVISE_KEYS)
+    _assert_landed(swahr_w32, official)
+
+
+def test_cli_unreadable_files_get_one_clear_line(tmp_path, capsys):
+    """A missing file, random bytes and a truncated download give a message, not a traceback; only a real checkpoint
+    that weights_only refuses suggests --unsafe-load."""
+    dst = str(tmp_path / 'out.pth')
+    assert cli.main([str(tmp_path / 'nope.pth'), dst]) == 1
+    assert 'checkpoint not found' in capsys.readouterr().err
+    (tmp_path / 'random.pth').write_bytes(random.Random(0).randbytes(4096))
+    truncated = tmp_path / 'truncated.pth'
+    torch.save(random_official_state_dict(), truncated)
+    truncated.write_bytes(truncated.read_bytes()[:1000])
+    for name in ('random.pth', 'truncated.pth'):
+        assert cli.main([str(tmp_path / name), dst]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith('ERROR: ') and 'Traceback' not in err, err
+        assert '--unsafe-load' not in err and ('not a PyTorch checkpoint' in err or 'corrupt' in err), err
+    pickled = tmp_path / 'with_objects.pth'
+    torch.save({'state_dict': random_official_state_dict(), 'args': SimpleNamespace(lr=1)}, pickled)
+    assert cli.main([str(pickled), dst]) == 1
+    assert '--unsafe-load' in capsys.readouterr().err

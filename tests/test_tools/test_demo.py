@@ -1,13 +1,15 @@
-"""tools/demo.py and MMPoseInferencer on our configs (tiny model, random weights).
+"""The demo (swahr_mmpose.apis.demo, behind tools/demo.py) and MMPoseInferencer on our configs (tiny model, random
+weights).
 
 The config under test inherits the repository's ``configs/_base_`` runtime and
 COCO dataset files (so the inferencer finds ``data_mode``, the visualizer and
 the dataset meta exactly as with the real configs) and swaps in a tiny HRNet
 and uses the real ``AEDecoder`` grouping.
 """
-import importlib.util
 import json
 import os.path as osp
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -20,6 +22,8 @@ import swahr_mmpose.datasets.transforms.reference_resize  # noqa: F401
 import swahr_mmpose.models.data_preprocessors  # noqa: F401
 import swahr_mmpose.models.pose_estimators  # noqa: F401
 import swahr_mmpose.visualization  # noqa: F401
+from swahr_mmpose.apis.demo import (below_threshold_note, build_demo_config, enable_multiscale_test, list_images,
+                                    run_demo)
 from swahr_mmpose.datasets.transforms.reference_resize import ReferenceBottomupResize
 from swahr_mmpose.testing import tiny_hrnet
 
@@ -52,14 +56,6 @@ val_pipeline = [
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
 """
-
-
-def load_demo():
-    spec = importlib.util.spec_from_file_location(
-        'swahr_demo', osp.join(REPO, 'tools', 'demo.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -125,13 +121,10 @@ def test_inferencer_accepts_our_config_path(setup, ckpt):
 
 @pytest.mark.parametrize('extra', [[], ['--aug-scales', '0.5', '2.0']])
 def test_demo_writes_images_and_json(setup, extra):
-    demo = load_demo()
     aug_scales = [float(v) for v in extra[1:]] or None
     out_dir = setup['root'] / ('out_ms' if extra else 'out_ss')
-    report = demo.run_demo(demo.parse_args([
-        setup['config'], setup['ckpt_meta'], str(setup['images']),
-        '--out-dir', str(out_dir), '--device', 'cpu', '--kpt-thr', '-1'
-    ] + extra))
+    report = run_demo(setup['config'], setup['ckpt_meta'], str(setup['images']), out_dir=str(out_dir), device='cpu',
+                      kpt_thr=-1, aug_scales=aug_scales)
     assert report.failed == []
     written = report.written
     assert [osp.basename(p) for p in written] == ['landscape.json',
@@ -161,25 +154,22 @@ def test_demo_writes_images_and_json(setup, extra):
 def test_multiscale_switch_rewrites_the_config(setup):
     from mmengine.config import Config
 
-    demo = load_demo()
     cfg = Config.fromfile(setup['config'])
-    demo.enable_multiscale_test(cfg, [0.5, 2.0])
+    enable_multiscale_test(cfg, [0.5, 2.0])
     pipeline = cfg.test_dataloader.dataset.pipeline
     assert pipeline[1]['aug_scales'] == [0.5, 2.0]
     assert cfg.model.test_cfg.multiscale_test is True
     cfg.test_dataloader.dataset.pipeline = [pipeline[0], pipeline[2]]
     with pytest.raises(ValueError, match='ReferenceBottomupResize'):
-        demo.enable_multiscale_test(cfg, [2.0])
+        enable_multiscale_test(cfg, [2.0])
 
 
 def test_missing_input_is_a_clear_error(setup):
-    demo = load_demo()
     with pytest.raises(FileNotFoundError, match='input not found'):
-        demo.list_images(str(setup['root'] / 'nope.jpg'))
+        list_images(str(setup['root'] / 'nope.jpg'))
 
 
 def test_unreadable_images_are_reported_and_skipped(setup, tmp_path, capsys):
-    demo = load_demo()
     folder = tmp_path / 'mixed'
     folder.mkdir()
     for name in ('landscape.jpg', 'portrait.png'):
@@ -187,10 +177,9 @@ def test_unreadable_images_are_reported_and_skipped(setup, tmp_path, capsys):
     (folder / 'broken.jpg').write_bytes(b'\xff\xd8 not really a jpeg')
     (folder / 'empty.png').write_bytes(b'')
     out_dir = tmp_path / 'out'
-    code = demo.main([setup['config'], setup['ckpt_meta'], str(folder), '--out-dir', str(out_dir), '--device',
-                      'cpu'])
+    report = run_demo(setup['config'], setup['ckpt_meta'], str(folder), out_dir=str(out_dir), device='cpu')
     captured = capsys.readouterr()
-    assert code == 1
+    assert [osp.basename(p) for p, _ in report.failed] == ['broken.jpg', 'empty.png']
     assert sorted(p.name for p in (out_dir / 'predictions').iterdir()) == ['landscape.json', 'portrait.json']
     assert 'broken.jpg: FAILED, skipped (ValueError: not a decodable image' in captured.err
     assert 'empty.png: FAILED, skipped' in captured.err
@@ -202,14 +191,14 @@ def test_onnxruntime_backend_matches_pytorch_backend(setup, tmp_path):
     pytest.importorskip('onnxruntime')
     from swahr_mmpose.deploy.onnx_export import export_onnx
 
-    demo = load_demo()
     onnx_path = str(tmp_path / 'tiny.onnx')
     export_onnx(setup['config'], setup['ckpt_meta'], onnx_path, flip_test=True)  # the config tests with flip
     outputs = {}
     for backend, weights in (('pytorch', setup['ckpt_meta']), ('onnxruntime', onnx_path)):
         out_dir = tmp_path / backend
-        assert demo.main([setup['config'], weights, str(setup['images']), '--out-dir', str(out_dir), '--device',
-                          'cpu', '--backend', backend, '--kpt-thr', '-1']) == 0
+        report = run_demo(setup['config'], weights, str(setup['images']), out_dir=str(out_dir), device='cpu',
+                          backend=backend, kpt_thr=-1)
+        assert report.failed == []
         outputs[backend] = out_dir
     for name in ('landscape', 'portrait'):
         ref, ours = (json.loads((outputs[b] / 'predictions' / f'{name}.json').read_text())['instances']
@@ -223,8 +212,33 @@ def test_onnxruntime_backend_matches_pytorch_backend(setup, tmp_path):
 
 
 def test_multiscale_needs_the_pytorch_backend(setup, tmp_path):
-    demo = load_demo()
-    args = demo.parse_args([setup['config'], 'x.onnx', str(setup['images']), '--backend', 'onnxruntime',
-                            '--aug-scales', '2.0'])
     with pytest.raises(ValueError, match='needs --backend pytorch'):
-        demo.build_config(args)
+        build_demo_config(setup['config'], aug_scales=[2.0], backend='onnxruntime')
+
+
+def test_tool_says_when_every_keypoint_is_below_the_threshold(setup, tmp_path):
+    """tools/demo.py end to end: people found but no keypoint above --kpt-thr gets a line saying so and how to draw
+    them; MMPose's registry-scope warning does not reach the user."""
+    image = str(setup['images'] / 'landscape.jpg')
+    run = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'demo.py'), setup['config'], setup['ckpt_meta'],
+                          image, '--out-dir', str(tmp_path), '--device', 'cpu', '--kpt-thr', '1000'],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    people = len(json.loads((tmp_path / 'predictions' / 'landscape.json').read_text())['instances'])
+    assert people >= 1
+    assert f'{people} people found, but no keypoint scores above --kpt-thr 1000' in run.stderr
+    assert 'pass a lower --kpt-thr' in run.stderr
+    assert 'Failed to search registry' not in run.stdout + run.stderr
+
+
+def test_below_threshold_note_only_when_nothing_is_drawn():
+    from mmengine.structures import InstanceData
+    from mmpose.structures import PoseDataSample
+
+    sample = PoseDataSample()
+    sample.pred_instances = InstanceData(keypoint_scores=np.array([[0.05, 0.127], [0.01, 0.02]]))
+    note = below_threshold_note(sample, 0.3)
+    assert note.startswith('2 people found') and 'highest 0.127' in note and 'e.g. 0.12' in note
+    assert below_threshold_note(sample, 0.1) is None
+    sample.pred_instances = InstanceData(keypoint_scores=np.zeros((0, 17)))
+    assert below_threshold_note(sample, 0.3) is None

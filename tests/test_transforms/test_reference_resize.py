@@ -3,7 +3,7 @@
 The expected values come from an independent re-statement of the reference
 test code (``get_multi_scale_size``, ``get_affine_transform`` with rotation,
 ``resize_align_multi_scale``, ``get_final_preds``) written below from the spec
-(swahr_reference.md section 5.2), not from the module under test.
+(docs/reference_behaviour.md#resize), not from the module under test.
 """
 import cv2
 import numpy as np

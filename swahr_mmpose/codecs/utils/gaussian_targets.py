@@ -1,7 +1,7 @@
 """Vectorised helpers for bottom-up training targets (the codec's encode side): level coordinates, integer centres,
 Gaussians, tag indices.
 
-Conventions used throughout (see ``swahr_reference.md`` §2.2, §2.3, §9.11):
+Conventions used throughout (see ``docs/reference_behaviour.md#2-training-targets`` and ``#flip``):
 
 * *input px*: pixels of the network input (after the random affine), pixel centres at integer coordinates (cv2).
 * *level px*: pixels of one output level of size ``(W_l, H_l)``; ``x_level = x_input * W_l / W_in`` (likewise y),

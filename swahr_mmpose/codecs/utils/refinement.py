@@ -99,28 +99,6 @@ def person_tags_at_joints(tags: np.ndarray, x: np.ndarray, y: np.ndarray, detect
     return means
 
 
-def _squared_distance(diff: torch.Tensor) -> torch.Tensor:
-    """Sum over the last axis of ``diff * diff`` in index order (numpy's float32 order for fewer than 8 terms)."""
-    squared = diff * diff
-    total = squared[..., 0]
-    for d in range(1, squared.shape[-1]):
-        total = total + squared[..., d]
-    return total
-
-
-def refine_scores(heat: torch.Tensor, tag: torch.Tensor, person_tag: torch.Tensor) -> torch.Tensor:
-    """``heat - round(||tag - person_tag||_2)`` in float32, bit-equal to the numpy reference formula (torch version,
-    for checks; the search scores with numpy).
-
-    Args:
-        heat: (...) float32.
-        tag: (..., D) float32.
-        person_tag: float32 broadcastable to ``tag``.
-    """
-    distance = torch.sqrt(_squared_distance(tag - person_tag).double()).float()  # correctly rounded float32 sqrt
-    return heat - torch.round(distance)
-
-
 def _rounded_distance(squared: np.ndarray) -> np.ndarray:
     """``round(sqrt(squared))`` in float32, in place: numpy's square root is correctly rounded, as in the reference."""
     return np.round(np.sqrt(squared, out=squared), out=squared)
@@ -476,24 +454,3 @@ def search_refine_pixels(heatmaps: torch.Tensor,
     np.minimum.at(index, pair[wins], first[wins])
     index[index == np.iinfo(np.int64).max] = 0  # only when every score is NaN
     return index % width, index // width
-
-
-def best_refine_pixels(heatmaps: torch.Tensor,
-                       tags: torch.Tensor,
-                       joint: torch.Tensor,
-                       person_tag: torch.Tensor,
-                       block: int = 8,
-                       coarse_factor: int = 4,
-                       chunk_elements: int = 1 << 20) -> Tuple[torch.Tensor, torch.Tensor]:
-    """:func:`search_refine_pixels` for tags in the reference layout (checks and external callers).
-
-    Args:
-        heatmaps: (J, H, W); tags: (J, H, W, D); joint: (M,) int64; person_tag: (M, D); any device.
-
-    Returns:
-        x, y: (M,) int64 tensors on the maps' device.
-    """
-    planes = tags.detach().float().cpu().permute(3, 0, 1, 2).contiguous()
-    x, y = search_refine_pixels(heatmaps.detach().float().cpu().contiguous(), planes, joint.cpu().numpy(),
-                                person_tag.detach().float().cpu().numpy(), block, coarse_factor, chunk_elements)
-    return torch.from_numpy(x).to(heatmaps.device), torch.from_numpy(y).to(heatmaps.device)

@@ -1,6 +1,6 @@
 """Joint-by-joint grouping of keypoint candidates into people by their tags (reference ``match_by_tag``), numpy.
 
-Rules (spec ``swahr_reference.md`` 5.3 step 3), for each joint type in ``keypoint_order``:
+Rules (``docs/reference_behaviour.md#7-grouping``, step 3), for each joint type in ``keypoint_order``:
 
 * no candidate: skip; no person yet: every candidate starts a person;
 * otherwise the groups are the first ``max_match_groups`` people (creation order), each with the mean of the tags
@@ -47,17 +47,13 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 from munkres import Munkres
+from munkres import linear_sum_assignment as munkres_linear_sum_assignment
 from scipy.optimize import linear_sum_assignment
 
-try:  # munkres 3.x: the solver behind Munkres.compute (see _munkres_pairs)
-    from munkres._core import _assign as _munkres_assign
-except ImportError:  # pragma: no cover - other munkres versions
-    _munkres_assign = None
-try:  # munkres 3.x's compiled kernel, which _assign runs on problems of at least _NATIVE_MIN cells (see _munkres_pairs)
-    from munkres._core import _NATIVE_MIN as _MUNKRES_NATIVE_MIN
-    from munkres._native import solve_array as _munkres_solve_array
-except ImportError:  # pragma: no cover - other munkres versions
-    _munkres_solve_array = None
+# munkres 3.0's ``Munkres.compute`` solves problems of fewer cells than this in Python and larger ones with its
+# compiled kernel, the kernel ``munkres.linear_sum_assignment`` runs on every size; the two may break ties
+# differently, so only problems of this size or more take ``linear_sum_assignment`` (see :func:`_munkres_columns`).
+MUNKRES_KERNEL_MIN_CELLS = 16
 
 
 class JointCandidates(NamedTuple):
@@ -73,17 +69,18 @@ class JointCandidates(NamedTuple):
     tag: np.ndarray
 
 
-@dataclass
+@dataclass(frozen=True)
 class GroupingOptions:
-    """See :class:`swahr_mmpose.codecs.AEDecoder` for the meaning of each option."""
+    """The grouping rules of one decoder; each field is the :class:`swahr_mmpose.codecs.AEDecoder` argument of the
+    same name (defined and documented there, the one place with defaults)."""
 
     keypoint_order: Sequence[int]
-    tag_thr: float = 1.0
-    max_match_groups: Optional[int] = 30
-    skip_joint_if_groups_full: bool = False
-    use_detection_val: bool = True
-    key_persons_by_first_tag: bool = True
-    tie_tolerance: float = 1e-3
+    tag_thr: float
+    max_match_groups: Optional[int]
+    skip_joint_if_groups_full: bool
+    use_detection_val: bool
+    key_persons_by_first_tag: bool
+    tie_tolerance: float
 
 
 @dataclass
@@ -303,32 +300,21 @@ def munkres_assignment(cost: np.ndarray) -> np.ndarray:
 def _munkres_columns(cost: np.ndarray) -> np.ndarray:
     """``Munkres().compute(cost)`` for a finite float (n, m) matrix with n <= m, as the column of each row (n,).
 
-    munkres 3.x's ``compute`` validates every cell in Python (about 70 % of its time on 30 x 30), then ``_assign``
-    hands problems of at least ``_NATIVE_MIN`` cells to its compiled kernel, after copying the ``tolist()`` values
-    cell by cell into a flat float64 buffer, and solves smaller ones in Python. Our costs are finite floats by
-    construction, so the same kernel gets the same float64 values here straight from the array (``solve_array``,
-    munkres' zero-copy entry point), and small problems take ``_assign``: the result is the same by construction
-    (tests compare with ``Munkres().compute`` on tie-heavy matrices). Other munkres versions take the public path.
+    ``compute`` validates every cell in Python (most of its time on 30 x 30), then runs the same
+    compiled kernel as munkres' public ``linear_sum_assignment`` on problems of at least
+    :data:`MUNKRES_KERNEL_MIN_CELLS` cells. Our costs are finite floats by construction, so those problems go to
+    ``linear_sum_assignment`` (same float64 values, same kernel, same choice) and only the small ones, which compute
+    solves in Python, to ``compute``. Public APIs only; tests compare with ``Munkres().compute`` on tie-heavy matrices
+    of every shape up to 35 x 35, so a munkres release that moves the threshold or changes either path fails them.
     """
     num_rows, num_cols = cost.shape
-    if _munkres_solve_array is not None and num_rows * num_cols >= _MUNKRES_NATIVE_MIN:
-        solved = _munkres_solve_array(np.ascontiguousarray(cost, dtype=np.float64))
-        if isinstance(solved, tuple):  # None or a failure sentinel: the kernel declined, take the Python path
-            return np.asarray(solved[0], dtype=np.int64)
+    if num_rows * num_cols >= MUNKRES_KERNEL_MIN_CELLS:
+        _, columns = munkres_linear_sum_assignment(np.ascontiguousarray(cost, dtype=np.float64))
+        return np.asarray(columns, dtype=np.int64)
     column_of_row = np.full(num_rows, -1, dtype=np.int64)
-    for row, col in _munkres_pairs(cost):
+    for row, col in Munkres().compute(cost):
         column_of_row[row] = col
     return column_of_row
-
-
-def _munkres_pairs(cost: np.ndarray) -> List[Tuple[int, int]]:
-    """``Munkres().compute(cost)`` for a finite float matrix, without its per-cell Python validation (``_assign`` on
-    the matrix's ``tolist()`` values, which is what ``compute`` runs after validating). Other munkres versions take
-    the public path."""
-    if _munkres_assign is None:
-        return Munkres().compute(cost)
-    rows = cost.tolist()
-    return _munkres_assign(len(rows), len(rows[0]), [list(enumerate(row)) for row in rows])
 
 
 def _all_pairs_shortest_paths(weights: np.ndarray) -> np.ndarray:

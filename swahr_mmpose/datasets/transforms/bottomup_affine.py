@@ -1,4 +1,4 @@
-"""``HigherHRNetRandomAffine``: the HigherHRNet / SWAHR training affine (``swahr_reference.md`` §2.5).
+"""``HigherHRNetRandomAffine``: the HigherHRNet / SWAHR training affine (``docs/reference_behaviour.md#random-affine``).
 
 Why not MMPose's ``BottomupRandomAffine(distribution='uniform', scale_type='short', ...)``: its translation is a
 continuous ``U[-1, 1] * shift_factor * (img_w, img_h)`` (per axis, proportional to the ORIGINAL image sides), while

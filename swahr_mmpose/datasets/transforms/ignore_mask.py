@@ -1,4 +1,4 @@
-"""Per-level ignore masks for bottom-up training (reference: ``swahr_reference.md`` §2.4, §2.5).
+"""Per-level ignore masks for bottom-up training (``docs/reference_behaviour.md#which-people-and-which-pixels``).
 
 The reference builds a *valid* mask at the original image size (1 = use, 0 = ignore: pixels covered by a crowd
 region or by the polygon of a non-crowd person with ``num_keypoints == 0``), warps it as ``uint8 * 255`` with

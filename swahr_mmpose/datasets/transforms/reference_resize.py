@@ -33,9 +33,10 @@ canvas (Wb x Hb, input px). That inverse is the isotropic map
 ``input_center = centre`` and ``input_scale = (src_w, src_w * Hb / Wb)``, so
 MMPose's ``BottomupPoseEstimator.add_pred_to_datasample``
 (``kpts / input_size * input_scale + input_center - input_scale / 2``) computes
-exactly that map.
+exactly that map; :func:`canvas_to_image` / :func:`image_to_canvas` are that map
+and its inverse for everything else (heatmaps, ground truth, ONNX Runtime).
 """
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -146,6 +147,45 @@ def reference_resize_matrix(center: np.ndarray,
     if inverse:
         return cv2.getAffineTransform(dst, src)
     return cv2.getAffineTransform(src, dst)
+
+
+def _canvas_geometry(geometry: Mapping[str, Any]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    size, scale, center = (np.asarray(geometry[key], dtype=np.float64)
+                           for key in ('input_size', 'input_scale', 'input_center'))
+    return size, scale, center
+
+
+def canvas_to_image(points: np.ndarray, geometry: Mapping[str, Any]) -> np.ndarray:
+    """Canvas (input) px -> original-image px, the inverse of :class:`ReferenceBottomupResize`.
+
+    Exactly the expression of MMPose's ``BottomupPoseEstimator.add_pred_to_datasample``, ``points / input_size *
+    input_scale + input_center - input_scale / 2`` in float64 (same operands, same results), so a keypoint mapped
+    here equals one predicted through MMPose.
+
+    Args:
+        points: (..., 2) x, y in canvas px.
+        geometry: ``input_size`` (Wb, Hb), ``input_scale`` and ``input_center`` as the transform stores them (a
+            sample's metainfo).
+
+    Returns:
+        (..., 2) float64 image px.
+    """
+    size, scale, center = _canvas_geometry(geometry)
+    return points / size * scale + center - 0.5 * scale
+
+
+def image_to_canvas(points: np.ndarray, geometry: Mapping[str, Any]) -> np.ndarray:
+    """Original-image px -> canvas (input) px, the inverse of :func:`canvas_to_image` (what the resize applies).
+
+    Args:
+        points: (..., 2) x, y in image px.
+        geometry: see :func:`canvas_to_image`.
+
+    Returns:
+        (..., 2) float64 canvas px.
+    """
+    size, scale, center = _canvas_geometry(geometry)
+    return (points - center + 0.5 * scale) / scale * size
 
 
 @TRANSFORMS.register_module()

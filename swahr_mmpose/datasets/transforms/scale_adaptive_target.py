@@ -1,6 +1,7 @@
 """``ScaleAdaptiveGenerateTarget``: MMPose's ``GenerateTarget`` for the SWAHR codec, plus the reference's ignore masks.
 
-Reference behaviour of the masks: ``swahr_reference.md`` §2.4, §2.5 (see :mod:`.ignore_mask`). The targets themselves
+Reference behaviour of the masks: ``docs/reference_behaviour.md#which-people-and-which-pixels`` (see
+:mod:`.ignore_mask`). The targets themselves
 come from the codec (:class:`~swahr_mmpose.codecs.MultiLevelAssociativeEmbedding`).
 """
 from typing import Any, Dict, List, Optional

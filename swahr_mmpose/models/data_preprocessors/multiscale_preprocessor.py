@@ -16,8 +16,9 @@ from mmpose.models.data_preprocessors import PoseDataPreprocessor
 from mmpose.registry import MODELS
 
 
-def _is_pyramid(inputs) -> bool:
-    """Scale-major pyramid: a list of per-scale batches (sequences or 4-D)."""
+def _is_collated_pyramid(inputs) -> bool:
+    """Collated image pyramid, scale-major: a list of per-scale batches, each a sequence of (C, H_s, W_s) tensors or
+    one (B, C, H_s, W_s) tensor (what collation gives; not yet normalised)."""
     if not isinstance(inputs, (list, tuple)) or not inputs:
         return False
     first = inputs[0]
@@ -41,7 +42,7 @@ class MultiScalePoseDataPreprocessor(PoseDataPreprocessor):
 
     def forward(self, data: Dict, training: bool = False) -> Dict:
         inputs = data['inputs']
-        if not _is_pyramid(inputs):
+        if not _is_collated_pyramid(inputs):
             return super().forward(data, training)
         if training:
             raise ValueError(

@@ -1,6 +1,6 @@
 """Associative-embedding (push/pull) loss, vectorised over images, people and joints.
 
-Reference: the AELoss ('exp') of HigherHRNet/SWAHR (spec ``swahr_reference.md`` §3), level 0 only, unmasked,
+Reference: the AELoss ('exp') of HigherHRNet/SWAHR (``docs/reference_behaviour.md#4-loss``), level 0 only, unmasked,
 averaged over the batch. Registered as ``BatchedAssociativeEmbeddingLoss`` so that it does not clash with MMPose's
 ``AssociativeEmbeddingLoss``, which differs in normalisation (it sums images and keeps the pair diagonal).
 """

@@ -1,6 +1,6 @@
 """SWAHR's weight-adaptive heatmap loss with scale-adaptive targets, and the scale-map regulariser.
 
-Reference: the official SWAHR ``HeatmapLoss`` + ``ScaleLoss`` (spec ``swahr_reference.md`` §3, §9 items 4-8).
+Reference: the official SWAHR ``HeatmapLoss`` + ``ScaleLoss`` (``docs/reference_behaviour.md#4-loss``).
 Both modules return one tensor, as MMPose's ``KeypointMSELoss`` does, so ``WeightAdaptiveMSELoss`` can stand in for
 it in any MMPose heatmap head. With ``scale=None`` and ``weight_mode='none'`` it is plain masked MSE, which is what a
 HigherHRNet baseline needs, so one loss class serves both models.

@@ -9,6 +9,7 @@ image. Everything else is inherited unchanged.
 """
 from typing import List, Optional, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.structures import PixelData
@@ -17,11 +18,13 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ForwardResults, InstanceList, OptSampleList, PixelDataList, SampleList
 from torch import Tensor
 
+from ...datasets.transforms.reference_resize import image_to_canvas
 from ..heads.swahr_head import SWAHRHead, check_test_cfg
 
 
-def _is_pyramid(inputs) -> bool:
-    """A list of (B, C, H_s, W_s) batches, one per scale."""
+def _is_batched_pyramid(inputs) -> bool:
+    """Preprocessed image pyramid: a list of (B, C, H_s, W_s) batches, one per scale (what the data preprocessor
+    returns)."""
     return isinstance(inputs, list) and bool(inputs) and all(
         isinstance(x, Tensor) and x.dim() == 4 for x in inputs)
 
@@ -51,7 +54,7 @@ class MultiScaleBottomupPoseEstimator(BottomupPoseEstimator):
                 data_samples: OptSampleList,
                 mode: str = 'tensor') -> ForwardResults:
         multiscale_test = self.test_cfg.get('multiscale_test', False)
-        if not _is_pyramid(inputs):
+        if not _is_batched_pyramid(inputs):
             if mode == 'predict' and multiscale_test:
                 raise ValueError(
                     'MultiScaleBottomupPoseEstimator: test_cfg.multiscale_test '
@@ -105,25 +108,23 @@ class MultiScaleBottomupPoseEstimator(BottomupPoseEstimator):
 def _fields_to_image(fields: PixelData, metainfo: dict) -> PixelData:
     """Resample every (C, H_in, W_in) map of ``fields`` from the input canvas to the original image (C, h, w).
 
-    The canvas maps input px ``u`` to image px ``x = u / input_size * input_scale + input_center - input_scale / 2``
-    (the keypoint mapping of ``BottomupPoseEstimator``); pixel centres are at ``i + 0.5`` on both sides. Image
+    Each image pixel centre ``i + 0.5`` is mapped onto the canvas by
+    :func:`~swahr_mmpose.datasets.transforms.reference_resize.image_to_canvas` (the inverse of the keypoint mapping
+    of ``BottomupPoseEstimator``) and sampled bilinearly there, canvas pixel centres also at ``i + 0.5``. Image
     pixels outside the canvas get 0. Needs ``ori_shape`` (h, w) in the metainfo; otherwise the fields are kept.
     """
     if 'ori_shape' not in metainfo:
         return fields
     height, width = (int(v) for v in metainfo['ori_shape'][:2])
-    input_w, input_h = (float(v) for v in metainfo['input_size'])
-    scale_w, scale_h = (float(v) for v in metainfo['input_scale'])
-    center_x, center_y = (float(v) for v in metainfo['input_center'])
+    centres_x = image_to_canvas(np.stack([np.arange(width) + 0.5, np.zeros(width)], axis=-1), metainfo)[:, 0]
+    centres_y = image_to_canvas(np.stack([np.zeros(height), np.arange(height) + 0.5], axis=-1), metainfo)[:, 1]
     out = PixelData(metainfo=fields.metainfo)
     for key, value in fields.items():
         maps = torch.as_tensor(value)
         canvas_h, canvas_w = maps.shape[-2:]
-        # image pixel centre -> canvas px -> grid_sample's [-1, 1] (align_corners=False: -1 is the canvas edge)
-        xs = (torch.arange(width, dtype=torch.float32, device=maps.device) + 0.5 - center_x + scale_w / 2) \
-            * (input_w / scale_w) / canvas_w * 2 - 1
-        ys = (torch.arange(height, dtype=torch.float32, device=maps.device) + 0.5 - center_y + scale_h / 2) \
-            * (input_h / scale_h) / canvas_h * 2 - 1
+        # canvas px -> grid_sample's [-1, 1] (align_corners=False: -1 is the canvas edge)
+        xs = torch.as_tensor(centres_x / canvas_w * 2 - 1, dtype=torch.float32, device=maps.device)
+        ys = torch.as_tensor(centres_y / canvas_h * 2 - 1, dtype=torch.float32, device=maps.device)
         grid = torch.stack(torch.meshgrid(xs, ys, indexing='xy'), dim=-1)[None]
         resampled = F.grid_sample(maps[None].float(), grid, mode='bilinear', padding_mode='zeros',
                                   align_corners=False)[0]
