@@ -16,11 +16,10 @@ custom_hooks = [
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    # Keep several checkpoints: a crash while writing the newest one never
-    # removes the previous good one, and `resume=True` follows `last_checkpoint`,
-    # which MMEngine updates only after a checkpoint was written.
+    # MMEngine's CheckpointHook, but checkpoints are written atomically and old ones removed only after the new
+    # one is complete: a crash while saving never loses the last good checkpoint (any max_keep_ckpts).
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=10,
         max_keep_ckpts=3,
         save_best='coco/AP',

@@ -2,9 +2,11 @@
 
 Our runtime (``configs/_base_/default_runtime.py``) turns on the three checks: ``ConsistencyCheckHook`` and
 ``EvaluatorAnnotationCheckHook`` before the first iteration, ``DivergenceGuardHook`` during training.
-``ChannelsLastHook`` is opt-in (the CPU quickstart uses it).
+``AtomicCheckpointHook`` replaces MMEngine's ``CheckpointHook`` (a crash while saving keeps the previous
+checkpoint). ``ChannelsLastHook`` is opt-in (the CPU quickstart uses it).
 """
 from .annotation_check import EvaluatorAnnotationCheckHook
+from .atomic_checkpoint import AtomicCheckpointHook
 from .channels_last import ChannelsLastHook
 from .consistency_check import (ConfigConsistencyError, ConsistencyCheckHook, check_dataset_against_head,
                                 check_feature_stride, check_model_data_consistency)
@@ -14,5 +16,5 @@ from .time_budget import TrainingTimeBudgetHook
 __all__ = [
     'TrainingTimeBudgetHook', 'EvaluatorAnnotationCheckHook', 'ConsistencyCheckHook', 'ConfigConsistencyError',
     'check_dataset_against_head', 'check_feature_stride', 'check_model_data_consistency', 'DivergenceGuardHook',
-    'DivergenceError', 'ChannelsLastHook'
+    'DivergenceError', 'ChannelsLastHook', 'AtomicCheckpointHook'
 ]
