@@ -156,7 +156,11 @@ class PyTorchBackend:
     def __init__(self, cfg: Config, args: argparse.Namespace, vis_dir: str) -> None:
         from mmpose.apis import MMPoseInferencer
 
+        from swahr_mmpose.utils.checkpoint_match import check_checkpoint_file
+
         self.inferencer = MMPoseInferencer(pose2d=cfg, pose2d_weights=args.checkpoint, device=args.device)
+        # MMEngine loaded it with strict=False: a checkpoint of another model must fail, not draw noise
+        check_checkpoint_file(self.inferencer.inferencer.model, args.checkpoint)
         self.args, self.vis_dir = args, vis_dir
 
     def __call__(self, image_path: str, img: np.ndarray):

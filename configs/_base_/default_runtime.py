@@ -12,7 +12,12 @@ custom_hooks = [
     # A non-finite loss term (or one above 1e4; these models train at < 1) stops training on every rank, and no
     # checkpoint of a diverged model is saved.
     dict(type='DivergenceGuardHook', max_loss=1e4),
+    # load_from, resume and tools/test.py fail on a checkpoint with missing, unexpected or differently shaped
+    # tensors (MMEngine only warns and keeps random weights there).
+    dict(type='StrictCheckpointLoadHook'),
 ]
+# Fine-tuning from another model (e.g. other joints): load_from loads what fits and logs a one-line summary.
+load_partial = False
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
