@@ -1,6 +1,7 @@
 """Check the evaluators' ground truth before the first iteration (``CocoMetric`` loads its own annotation file)."""
 from typing import Iterator, Optional, Tuple
 
+import numpy as np
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import BaseLoop
@@ -46,13 +47,16 @@ class EvaluatorAnnotationCheckHook(Hook):
         data = getattr(coco, 'dataset', None)
         if not isinstance(data, dict) or getattr(metric, 'gt_converter', None) is not None:
             return  # no ground truth file, or joints remapped by a converter
+        dataset_meta = getattr(metric, 'dataset_meta', None) or {}
         if num_keypoints is None:
-            num_keypoints = (getattr(metric, 'dataset_meta', None) or {}).get('num_keypoints')
+            num_keypoints = dataset_meta.get('num_keypoints')
         if num_keypoints is None:
             return
         source = f'{getattr(metric, "ann_file", None) or "annotations"} ({loop_name} evaluator ' \
                  f'{type(metric).__name__})'
-        report = check_coco_keypoints(data, int(num_keypoints), file=source)
+        sigmas = dataset_meta.get('sigmas')  # the OKS sigmas the metric evaluates with
+        report = check_coco_keypoints(data, int(num_keypoints), file=source,
+                                      sigmas=None if sigmas is None else list(np.asarray(sigmas).reshape(-1)))
         cleaned = check_and_clean(data, report, policy)
         if cleaned is not data:
             metric.coco = coco_from_dict(cleaned)
