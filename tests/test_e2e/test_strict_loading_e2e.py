@@ -14,6 +14,14 @@ from e2e_helpers import REPO_ROOT, build_runner, log_text, tiny_data_overrides, 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
+@pytest.fixture(autouse=True)
+def _cheap_config_text(monkeypatch):
+    """The runner dumps ``cfg.pretty_text`` (yapf: ~2 s a runner here); not under test."""
+    from mmengine.config import Config
+
+    monkeypatch.setattr(Config, 'pretty_text', property(lambda self: self.text))
+
+
 def _load_tool(path):
     spec = importlib.util.spec_from_file_location(f'tool_{path.stem}', str(path))
     module = importlib.util.module_from_spec(spec)

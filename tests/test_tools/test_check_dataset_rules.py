@@ -41,15 +41,11 @@ def write(path, value):
     path.write_text(json.dumps(value))
 
 
-# name -> (how the train file is changed, the message both checks give)
+# name -> (how the train file is changed, the message both checks give); the other RLE cases are checked on dicts
 CASES = {
     'garbage RLE string': (add_crowd(dict(size=[SIZE, SIZE], counts='garbage!!')),
                            "annotation id 900, field 'segmentation': compressed RLE counts 'garbage!!' are not a "
                            'valid COCO RLE string'),
-    'RLE past h*w': (add_crowd(dict(size=[SIZE, SIZE], counts=[100, 5000])),
-                     'RLE counts cover 5100 pixels, expected height * width = 4096'),
-    'negative RLE counts': (add_crowd(dict(size=[SIZE, SIZE], counts=[5000, -1000, 96])),
-                            'RLE counts hold negative run lengths (first -1000)'),
     'degenerate crowd polygon': (add_crowd([[10.0, 10.0, 30.0, 30.0]]),
                                  "annotation id 900, field 'segmentation': no polygon has 3 or more vertices, so "
                                  'this region would mask nothing'),
@@ -114,9 +110,45 @@ def test_the_check_rejects_what_training_rejects(case, tmp_path, clean_root, cap
     assert message in str(info.value) and str(train) in str(info.value)
 
 
-@pytest.mark.parametrize('case', ['garbage RLE string', 'degenerate crowd polygon'])
-def test_skip_masks_a_bad_region_with_its_box(case, tmp_path, clean_root):
-    root, _ = bad_copy(tmp_path, clean_root, CASES[case][0])
+@pytest.mark.parametrize('counts, message', [
+    ('garbage!!', "compressed RLE counts 'garbage!!' are not a valid COCO RLE string"),
+    ('0', 'compressed RLE counts cover 0 pixels, expected height * width = 4096'),  # pycocotools: random memory
+    ([100, 5000], 'RLE counts cover 5100 pixels, expected height * width = 4096'),  # pycocotools: ValueError
+    ([100, 3000], 'RLE counts cover 3100 pixels, expected height * width = 4096'),  # pycocotools: random memory
+    ([5000, -1000, 96], 'RLE counts hold negative run lengths (first -1000)'),  # pycocotools: OverflowError
+    ([2048.5, 2047.5], 'RLE counts must be whole numbers (run lengths), got [2048.5, 2047.5]'),
+])
+def test_malformed_crowd_rle_and_its_box_fallback(counts, message):
+    from swahr_mmpose.datasets.annotation_check import check_coco_keypoints, skip_bad_annotations
+
+    data = dict(images=[dict(id=1, file_name='1.jpg', width=SIZE, height=SIZE)], categories=[dict(id=1)],
+                annotations=[crowd(dict(size=[SIZE, SIZE], counts=counts))])
+    report = check_coco_keypoints(data, 17, file='ann.json')
+    assert [(p.kind, p.message) for p in report.problems] == [('malformed segmentation', message)]
+    cleaned, summary = skip_bad_annotations(data, report)
+    (region, ) = cleaned['annotations']
+    assert rasterize_segments([region['segmentation']], (SIZE, SIZE)).sum() == 400  # masked by its 20x20 box
+    assert 'became ignore regions' in summary.message()
+
+
+@pytest.mark.parametrize('form', ['list', 'compressed'])
+def test_valid_rle_passes(form):
+    """Run lengths >= 0 that cover the image exactly, as a list or as COCO's compressed string."""
+    import pycocotools.mask as cocomask
+
+    from swahr_mmpose.datasets.annotation_check import check_coco_keypoints
+
+    mask = np.zeros((SIZE, SIZE), np.uint8)
+    mask[10:30, 10:30] = 1
+    counts = [0, 4096] if form == 'list' else cocomask.encode(np.asfortranarray(mask))['counts'].decode()
+    data = dict(images=[dict(id=1, file_name='1.jpg', width=SIZE, height=SIZE)], categories=[dict(id=1)],
+                annotations=[crowd(dict(size=[SIZE, SIZE], counts=counts))])
+    assert check_coco_keypoints(data, 17, file='ann.json').ok
+
+
+def test_skip_masks_a_bad_region_with_its_box(tmp_path, clean_root):
+    """The training dataset with bad_annotations='skip': the crowd region's garbage RLE becomes its box."""
+    root, _ = bad_copy(tmp_path, clean_root, CASES['garbage RLE string'][0])
     dataset = train_dataset(config_for(tmp_path, root, bad_annotations='skip'))
     raw = [ann for i in range(len(dataset)) for ann in dataset.get_data_info(i)['raw_ann_info']]
     (region, ) = [a for a in raw if a['id'] == CROWD_ID]
@@ -125,9 +157,8 @@ def test_skip_masks_a_bad_region_with_its_box(case, tmp_path, clean_root):
     assert mask.sum() == 400 and mask[10:30, 10:30].all()  # the 20x20 box, not nothing
 
 
-@pytest.mark.parametrize('case', ['no categories', 'empty annotations'])
-def test_skip_cannot_skip_a_problem_of_the_whole_file(case, tmp_path, clean_root):
-    root, _ = bad_copy(tmp_path, clean_root, CASES[case][0])
+def test_skip_cannot_skip_a_problem_of_the_whole_file(tmp_path, clean_root):
+    root, _ = bad_copy(tmp_path, clean_root, CASES['no categories'][0])
     with pytest.raises(BadAnnotationError, match="cannot be skipped"):
         train_dataset(config_for(tmp_path, root, bad_annotations='skip'))
 
@@ -144,13 +175,27 @@ def test_sigmas_of_the_wrong_length(tmp_path, clean_root, capsys):
         train_dataset(cfg)
 
 
-@pytest.mark.parametrize('text, message', [
+UNREADABLE = [
     (b'[{"images": [], "annotations": []}]', 'expected a COCO keypoint file, a JSON object with "images", '
                                              '"annotations" and "categories", got a JSON list of 1 items'),
     (b'{"images": [', 'not valid JSON: Expecting value: line 1 column 13 (char 12)'),
     (b'\xff\xfe\x00garbage', 'not UTF-8 text (a binary or differently encoded file?)'),
-], ids=['top-level list', 'truncated JSON', 'binary'])
-def test_unreadable_files_name_the_file(text, message, tmp_path, clean_root, capsys):
+]
+
+
+@pytest.mark.parametrize('text, message', UNREADABLE, ids=['top-level list', 'truncated JSON', 'binary'])
+def test_unreadable_files_name_the_file(text, message, tmp_path):
+    from swahr_mmpose.datasets.annotation_check import check_annotation_file
+
+    path = tmp_path / 'ann.json'
+    path.write_bytes(text)
+    with pytest.raises(BadAnnotationError) as info:
+        check_annotation_file(str(path), dict(num_keypoints=17), for_training=True)
+    assert str(info.value).startswith(f'{path}: {message}')
+
+
+def test_an_unreadable_training_file_fails_both_checks(tmp_path, clean_root, capsys):
+    text, message = UNREADABLE[0]
     root, train = bad_copy(tmp_path, clean_root, text=text)
     cfg = config_for(tmp_path, root)
     status, out = tool(cfg, capsys)
