@@ -113,6 +113,7 @@ def test_sigkill_while_saving_keeps_the_previous_checkpoint_and_resume_continues
                                                                                  previous, resumes_at):
     work_dir = tmp_path / 'work'
     _train_killed(cfg, work_dir, iteration, best)
+    assert list(work_dir.glob('.*.pth.partial')), 'the kill did not happen while a checkpoint was being written'
     saved = sorted(p.name for p in work_dir.glob('*.pth'))
     assert previous in saved, f'the previous good checkpoint {previous} is gone: {saved}'
     for name in saved:  # every visible checkpoint is complete
