@@ -15,9 +15,13 @@ custom_hooks = [
     # load_from, resume and tools/test.py fail on a checkpoint with missing, unexpected or differently shaped
     # tensors (MMEngine only warns and keeps random weights there).
     dict(type='StrictCheckpointLoadHook'),
+    # resume=True (--resume) with no checkpoint in the work dir stops instead of training from scratch.
+    dict(type='ResumeCheckHook'),
 ]
 # Fine-tuning from another model (e.g. other joints): load_from loads what fits and logs a one-line summary.
 load_partial = False
+# With resume=True and nothing to resume: start from scratch instead of failing.
+allow_fresh_start = False
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),

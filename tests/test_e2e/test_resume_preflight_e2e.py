@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from swahr_mmpose.utils.resume import ALLOW_FRESH_START, NothingToResumeError, check_resume_args
-from e2e_helpers import REPO_ROOT, tiny_data_overrides, tiny_model_overrides, write_config
+from e2e_helpers import REPO_ROOT, build_runner, tiny_data_overrides, tiny_model_overrides, write_config
 
 RUN = '''
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=1, val_interval=100)
@@ -50,3 +50,16 @@ def test_resume_args(cfg, tmp_path):
         check_resume_args([str(cfg), '--resume', missing])
     assert check_resume_args([str(cfg), '--resume', missing, ALLOW_FRESH_START]) == [str(cfg)]
     assert check_resume_args([str(cfg)]) == [str(cfg)]  # no --resume: untouched
+
+
+def test_the_runtime_stops_resume_with_nothing_to_resume(cfg, tmp_path, monkeypatch):
+    """``mim train mmpose CONFIG --resume`` and Python runs go through the runtime's ResumeCheckHook instead."""
+    from mmengine.config import Config
+
+    monkeypatch.setattr(Config, 'pretty_text', property(lambda self: self.text))  # the runner's yapf dump: slow
+    with pytest.raises(NothingToResumeError, match='resume=True: nothing to resume: the work dir .* has no '
+                                                   'last_checkpoint file'):
+        build_runner(cfg, tmp_path / 'empty', {'resume': True}).train()
+    assert not list((tmp_path / 'empty').glob('*.pth'))
+    build_runner(cfg, tmp_path / 'fresh', {'resume': True, 'allow_fresh_start': True}).train()
+    assert (tmp_path / 'fresh' / 'iter_1.pth').is_file()

@@ -2,7 +2,8 @@
 
 Our runtime (``configs/_base_/default_runtime.py``) turns on the three checks: ``ConsistencyCheckHook`` and
 ``EvaluatorAnnotationCheckHook`` before the first iteration, ``DivergenceGuardHook`` during training.
-``StrictCheckpointLoadHook`` fails on a checkpoint that does not fit the model; ``AtomicCheckpointHook`` replaces
+``StrictCheckpointLoadHook`` fails on a checkpoint that does not fit the model, ``ResumeCheckHook`` on
+``resume=True`` with nothing to resume; ``AtomicCheckpointHook`` replaces
 MMEngine's ``CheckpointHook`` (a crash while saving keeps the previous checkpoint). ``ChannelsLastHook`` is opt-in
 (the CPU quickstart uses it).
 """
@@ -12,11 +13,13 @@ from .channels_last import ChannelsLastHook
 from .consistency_check import (ConfigConsistencyError, ConsistencyCheckHook, check_dataset_against_head,
                                 check_feature_stride, check_model_data_consistency)
 from .divergence_guard import DivergenceError, DivergenceGuardHook
+from .resume_check import ResumeCheckHook
 from .strict_load import StrictCheckpointLoadHook
 from .time_budget import TrainingTimeBudgetHook
 
 __all__ = [
     'TrainingTimeBudgetHook', 'EvaluatorAnnotationCheckHook', 'ConsistencyCheckHook', 'ConfigConsistencyError',
     'check_dataset_against_head', 'check_feature_stride', 'check_model_data_consistency', 'DivergenceGuardHook',
-    'DivergenceError', 'ChannelsLastHook', 'AtomicCheckpointHook', 'StrictCheckpointLoadHook'
+    'DivergenceError', 'ChannelsLastHook', 'AtomicCheckpointHook', 'StrictCheckpointLoadHook',
+    'ResumeCheckHook'
 ]
