@@ -73,7 +73,7 @@ def build_config(config: str, data_root: str, work_dir: str, seed: int, iters: O
     if iters is not None and iters > 0 and iters != cfg.train_cfg.max_iters:
         rescale_schedule(cfg, iters)
     cfg.train_cfg.val_interval = cfg.train_cfg.max_iters + 1  # evaluated once, after training, by the quickstart
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=cfg.train_cfg.max_iters)
+    cfg.default_hooks.checkpoint = dict(type='AtomicCheckpointHook', by_epoch=False, interval=cfg.train_cfg.max_iters)
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)
     if max_minutes:

@@ -12,15 +12,23 @@ custom_hooks = [
     # A non-finite loss term (or one above 1e4; these models train at < 1) stops training on every rank, and no
     # checkpoint of a diverged model is saved.
     dict(type='DivergenceGuardHook', max_loss=1e4),
+    # load_from, resume and tools/test.py fail on a checkpoint with missing, unexpected or differently shaped
+    # tensors (MMEngine only warns and keeps random weights there).
+    dict(type='StrictCheckpointLoadHook'),
+    # resume=True (--resume) with no checkpoint in the work dir stops instead of training from scratch.
+    dict(type='ResumeCheckHook'),
 ]
+# Fine-tuning from another model (e.g. other joints): load_from loads what fits and logs a one-line summary.
+load_partial = False
+# With resume=True and nothing to resume: start from scratch instead of failing.
+allow_fresh_start = False
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    # Keep several checkpoints: a crash while writing the newest one never
-    # removes the previous good one, and `resume=True` follows `last_checkpoint`,
-    # which MMEngine updates only after a checkpoint was written.
+    # MMEngine's CheckpointHook, but checkpoints are written atomically and old ones removed only after the new
+    # one is complete: a crash while saving never loses the last good checkpoint (any max_keep_ckpts).
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=10,
         max_keep_ckpts=3,
         save_best='coco/AP',

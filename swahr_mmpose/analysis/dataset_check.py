@@ -11,8 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from mmengine.config import Config
 
-from ..datasets.annotation_check import (AnnotationProblem, AnnotationReport, BadAnnotationError, check_coco_keypoints,
-                                         load_annotation_file)
+from ..datasets.annotation_check import AnnotationProblem, AnnotationReport, BadAnnotationError, check_annotation_file
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 EVALUATORS = {'val_evaluator': 'val_dataloader', 'test_evaluator': 'test_dataloader'}
@@ -22,9 +21,14 @@ EVALUATORS = {'val_evaluator': 'val_dataloader', 'test_evaluator': 'test_dataloa
 class AnnotationSource:
     """One annotation file and where the config uses it."""
     ann_file: str
-    num_keypoints: int
+    metainfo: Dict[str, Any]
     image_root: Optional[str] = None
     roles: List[str] = field(default_factory=list)
+    for_training: bool = False
+
+    @property
+    def num_keypoints(self) -> int:
+        return int(self.metainfo['num_keypoints'])
 
 
 def _dataset_configs(cfg: Any, path: str) -> List[Tuple[str, dict]]:
@@ -49,27 +53,26 @@ def annotation_sources(cfg: Config) -> List[AnnotationSource]:
 
     init_default_scope(cfg.get('default_scope', 'mmpose'))
     sources: Dict[str, AnnotationSource] = {}
-    loader_joints: Dict[str, int] = {}
+    loader_meta: Dict[str, Dict[str, Any]] = {}
     for loader in LOADERS:
         loader_cfg = cfg.get(loader)
         if not loader_cfg:
             continue
         for path, dataset_cfg in _dataset_configs(loader_cfg.get('dataset'), f'{loader}.dataset'):
             dataset = DATASETS.build(dict(dataset_cfg, lazy_init=True, pipeline=[]))
-            num_keypoints = int(dataset.metainfo['num_keypoints'])
-            loader_joints.setdefault(loader, num_keypoints)
+            loader_meta.setdefault(loader, dataset.metainfo)
             source = sources.setdefault(dataset.ann_file, AnnotationSource(
-                dataset.ann_file, num_keypoints, dataset.data_prefix.get('img')))
+                dataset.ann_file, dataset.metainfo, dataset.data_prefix.get('img')))
             source.roles.append(path)
+            source.for_training |= loader == 'train_dataloader'
     for evaluator, loader in EVALUATORS.items():
         evaluator_cfg = cfg.get(evaluator)
         metrics = evaluator_cfg if isinstance(evaluator_cfg, (list, tuple)) else [evaluator_cfg]
         for i, metric in enumerate(metrics):
-            if not isinstance(metric, dict) or not metric.get('ann_file') or loader not in loader_joints:
+            if not isinstance(metric, dict) or not metric.get('ann_file') or loader not in loader_meta:
                 continue
             path = evaluator if len(metrics) == 1 else f'{evaluator}[{i}]'
-            source = sources.setdefault(metric['ann_file'], AnnotationSource(metric['ann_file'],
-                                                                             loader_joints[loader]))
+            source = sources.setdefault(metric['ann_file'], AnnotationSource(metric['ann_file'], loader_meta[loader]))
             source.roles.append(f'{path}.ann_file')
     return list(sources.values())
 
@@ -84,11 +87,11 @@ def check_config_annotations(cfg: Config,
     """Check every annotation file of ``cfg`` (see the module docstring); image files only with ``check_images``."""
     results = []
     for source in annotation_sources(cfg):
-        try:
-            report = check_coco_keypoints(
-                load_annotation_file(source.ann_file),
-                source.num_keypoints,
-                file=source.ann_file,
+        try:  # the same rules as the checked datasets when they load (check_annotation_file)
+            _, report = check_annotation_file(
+                source.ann_file,
+                source.metainfo,
+                for_training=source.for_training,
                 image_root=source.image_root,
                 check_images=check_images and source.image_root is not None,
                 num_threads=num_threads)

@@ -362,11 +362,12 @@ def run_error_analysis(config,
         :func:`evaluate_error_analysis`'s dict plus ``stride`` and ``match_radius_px``.
     """
     from mmengine.runner import Runner
-    from mmpose.apis import init_model
+
+    from ..utils.checkpoint_match import init_model_strict
 
     if device is None:
         device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    model = init_model(config, checkpoint, device=device, cfg_options=cfg_options)
+    model = init_model_strict(config, checkpoint, device=device, cfg_options=cfg_options)
     cfg = model.cfg
     dataloader = Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader))
     stride = network_stride(model)

@@ -25,6 +25,8 @@ import numpy as np
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 
+from swahr_mmpose.utils.checkpoint_match import check_checkpoint_file
+
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 BACKENDS = ('pytorch', 'onnxruntime')
 
@@ -160,6 +162,8 @@ class PyTorchBackend:
 
         with without_collate_scope_warning():
             self.inferencer = MMPoseInferencer(pose2d=cfg, pose2d_weights=checkpoint, device=device)
+        if checkpoint:  # MMEngine loaded it with strict=False: a checkpoint of another model must fail, not draw noise
+            check_checkpoint_file(self.inferencer.inferencer.model, checkpoint)
         self.vis_dir, self.draw = vis_dir, draw
 
     def __call__(self, image_path: str, img: np.ndarray):

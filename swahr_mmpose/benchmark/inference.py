@@ -71,11 +71,10 @@ def run_inference_benchmark(config: str,
         ``agreement`` (per flip setting, when both backends ran: images agreeing / compared, largest differences),
         and the run's settings (``machine``, ``providers``, ``input_size`` (w, h) of the network input, ...).
     """
-    from mmpose.apis import init_model
-
     import swahr_mmpose  # noqa: F401
     from swahr_mmpose.deploy.compare import compare_predictions, pytorch_prediction
     from swahr_mmpose.testing.images import make_images
+    from swahr_mmpose.utils.checkpoint_match import init_model_strict
 
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown or not backends:
@@ -84,7 +83,7 @@ def run_inference_benchmark(config: str,
         raise ValueError(f'num_images must be >= 1 and warmup >= 0, got {num_images}, {warmup}')
     device = resolve_device(device)
     torch.manual_seed(seed)
-    model = init_model(config, checkpoint, device=device)
+    model = init_model_strict(config, checkpoint, device=device)  # a checkpoint of another model fails
     test_cfg = dict(model.test_cfg)
     variants = [(backend, bool(flip)) for flip in flips for backend in backends]
 

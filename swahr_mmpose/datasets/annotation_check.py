@@ -9,6 +9,9 @@ region (masked by the heatmap loss, ignored by ``COCOeval``), so nothing is lost
 
 Rules (K = the dataset's joint count; W, H = the image's ``width`` / ``height``):
 
+* file: a JSON object (UTF-8, valid JSON) with ``images`` and ``annotations`` lists and a non-empty ``categories``
+  list of dicts with int ``id`` (``COCOeval`` reads it); a training file has at least one annotation; the
+  dataset's metainfo has one OKS sigma per joint (K). These concern the whole file: ``'skip'`` cannot skip them.
 * image: ``id`` an int, unique; ``file_name`` a non-empty string; ``width`` / ``height`` positive ints; with
   ``check_images`` the file exists, decodes and has that size.
 * annotation: ``id`` an int, unique; ``image_id`` one of the images; ``category_id`` present;
@@ -16,7 +19,13 @@ Rules (K = the dataset's joint count; W, H = the image's ``width`` / ``height``)
   ``max_outside`` image sizes outside the image (absurd coordinates); ``bbox`` 4 finite numbers ``x, y, w, h``,
   ``w, h >= 0``, within the same margin; ``num_keypoints`` an int in [0, K] not larger than the number of labelled
   joints (COCO counts v > 0, CrowdPose only v = 2, so it may be smaller); ``iscrowd`` 0 or 1; ``segmentation``
-  (optional) polygons of finite numbers or an RLE dict of the image's size; ``area`` (optional) finite, >= 0.
+  (optional) polygons of finite numbers or an RLE dict of the image's size whose counts (a list, or COCO's
+  compressed string) are non-negative ints summing to H * W, and a segmentation that masks a region (crowds and
+  people without labelled joints) has a polygon of 3 or more vertices; ``area`` (optional) finite, >= 0.
+
+The training-time check (:mod:`~swahr_mmpose.datasets.checked_coco`), the evaluators' check
+(``EvaluatorAnnotationCheckHook``) and ``tools/check_dataset.py`` all run :func:`check_annotation_file` /
+:func:`check_coco_keypoints`: one rule set, so anything training rejects, the tool rejects first.
 """
 import json
 import os.path as osp
@@ -36,6 +45,8 @@ MESSAGE_LIMIT = 10
 
 # Problem kinds whose annotation cannot become an ignore region: its image is dropped in 'skip' mode.
 _STRUCTURAL_KINDS = frozenset({'missing id', 'duplicate id', 'missing category_id'})
+# Fields of problems that concern the whole file (or the dataset's metainfo): no policy can skip them.
+_FILE_FIELDS = frozenset({'file', 'categories', 'annotations', 'sigmas'})
 
 
 @dataclass(frozen=True)
@@ -64,9 +75,16 @@ class AnnotationProblem:
         """A problem of the image entry (or file), not of one annotation."""
         return self.field in _IMAGE_FIELDS
 
+    @property
+    def file_level(self) -> bool:
+        """A problem of the whole file or of the dataset's metainfo (``'skip'`` cannot skip it)."""
+        return self.field in _FILE_FIELDS
+
     def __str__(self) -> str:
         if self.field == 'file':
             return f'{self.file}: {self.message}'
+        if self.file_level:
+            return f'{self.file}: field {self.field!r}: {self.message}'
         where = f'image id {self.image_id}'
         if not self.image_level:
             where += f', annotation id {self.ann_id}' if self.ann_id is not None else \
@@ -370,6 +388,10 @@ class _Checker:
         if seg is None or (isinstance(seg, list) and not seg):
             return
         problem = _segmentation_problem(seg, (height, width) if size_ok else None)
+        masks_region = ann.get('iscrowd') == 1 or ann.get('num_keypoints') == 0  # the loss masks its pixels
+        if not problem and masks_region and _no_polygon_area(seg):
+            problem = ('no polygon has 3 or more vertices, so this region would mask nothing (as no region at '
+                       f'all); got {_short(seg)}')
         if problem:
             self.add(image_id, ann_id, 'segmentation', 'malformed segmentation', problem, index)
 
@@ -382,11 +404,11 @@ def _segmentation_problem(seg: Any, image_hw: Optional[Tuple[int, int]]) -> str:
         size = seg['size']
         if not isinstance(size, (list, tuple)) or len(size) != 2:
             return f'RLE size must be [height, width], got {size!r}'
+        if not all(_is_int(v) and v > 0 for v in size):
+            return f'RLE size must be two positive ints [height, width], got {size!r}'
         if image_hw is not None and tuple(size) != tuple(image_hw):
             return f'RLE size {list(size)} differs from the image [height, width] = {list(image_hw)}'
-        if not isinstance(seg['counts'], (list, tuple, str, bytes)):
-            return f"RLE counts must be a list or a string, got {type(seg['counts']).__name__}"
-        return ''
+        return _rle_counts_problem(seg['counts'], int(size[0]) * int(size[1]))
     if isinstance(seg, (list, tuple)):
         polygons = [seg] if seg and _is_number(seg[0]) else list(seg)
         for i, poly in enumerate(polygons):
@@ -396,6 +418,68 @@ def _segmentation_problem(seg: Any, image_hw: Optional[Tuple[int, int]]) -> str:
                        f'{_short(poly)}'
         return ''
     return f'expected polygons (a list) or an RLE dict, got {type(seg).__name__}'
+
+
+def _decode_rle_string(counts: bytes) -> Optional[List[int]]:
+    """The run lengths of COCO's compressed RLE string (pycocotools' ``rleFrString``), or None if malformed."""
+    runs: List[int] = []
+    p, n = 0, len(counts)
+    while p < n:
+        x, k, more = 0, 0, True
+        while more:
+            if p >= n:
+                return None  # the last value is cut off
+            c = counts[p] - 48
+            if not 0 <= c < 64:
+                return None  # not a character of the format
+            x |= (c & 0x1f) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(runs) > 2:
+            x += runs[-2]
+        runs.append(x)
+    return runs
+
+
+def _rle_counts_problem(counts: Any, num_pixels: int) -> str:
+    """'' if RLE ``counts`` are non-negative run lengths covering exactly ``num_pixels`` = H * W, else what is wrong.
+
+    pycocotools raises a bare ``ValueError: Invalid RLE mask representation`` for runs past H * W, and for runs that
+    stop short of it fills the rest of the mask with whatever memory held (so the check is exact, not a decode).
+    """
+    if isinstance(counts, (str, bytes)):
+        try:
+            raw = counts.encode('ascii') if isinstance(counts, str) else counts
+        except UnicodeEncodeError:
+            return f'compressed RLE counts must be ASCII, got {_short(counts)}'
+        runs = _decode_rle_string(raw)
+        if runs is None:
+            return f'compressed RLE counts {_short(counts)} are not a valid COCO RLE string'
+        what = 'compressed RLE counts'
+    elif isinstance(counts, (list, tuple)):
+        if not all(_is_int(v) or (_is_number(v) and float(v).is_integer()) for v in counts):
+            return f'RLE counts must be whole numbers (run lengths), got {_short(counts)}'
+        runs, what = [int(v) for v in counts], 'RLE counts'
+    else:
+        return f'RLE counts must be a list or a string, got {type(counts).__name__}'
+    negative = [v for v in runs if v < 0]
+    if negative:
+        return f'{what} hold negative run lengths (first {negative[0]})'
+    total = int(sum(runs))
+    if total != num_pixels:
+        return f'{what} cover {total} pixels, expected height * width = {num_pixels}'
+    return ''
+
+
+def _no_polygon_area(seg: Any) -> bool:
+    """True for polygons none of which has 3 or more vertices (no area: the region masks nothing)."""
+    if not isinstance(seg, (list, tuple)) or not seg:
+        return False
+    polygons = [seg] if _is_number(seg[0]) else list(seg)
+    return not any(isinstance(p, (list, tuple)) and len(p) >= 6 for p in polygons)
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -440,29 +524,39 @@ def check_coco_keypoints(data: Dict[str, Any],
                          image_root: Optional[str] = None,
                          check_images: bool = False,
                          max_outside: float = DEFAULT_MAX_OUTSIDE,
-                         num_threads: int = 8) -> AnnotationReport:
+                         num_threads: int = 8,
+                         sigmas: Optional[Sequence[float]] = None,
+                         for_training: bool = False) -> AnnotationReport:
     """Check a loaded COCO keypoint annotation dict (see the module docstring for the rules).
 
     Args:
-        data: the JSON content: ``images``, ``annotations`` (and optionally ``categories``).
+        data: the JSON content: ``images``, ``annotations`` and ``categories``.
         num_keypoints: K, the dataset's joint count (``metainfo['num_keypoints']``).
         file: the file name used in messages.
         image_root: the image folder (``data_prefix['img']``) for ``check_images``.
         check_images: decode every image file and compare its size (slow: reads the whole data set).
         max_outside: labelled joints and boxes further than this many image sizes outside the image are absurd.
         num_threads: threads that read images.
+        sigmas: the dataset metainfo's OKS sigmas (``metainfo['sigmas']``), checked to have K values.
+        for_training: the file trains a model, so it needs at least one annotation.
 
     Returns:
         The report; ``report.ok`` when nothing was found.
 
     Raises:
-        BadAnnotationError: ``images`` or ``annotations`` is missing or not a list (nothing else can be checked).
+        BadAnnotationError: the content is not a JSON object, or ``images`` or ``annotations`` is missing or not a
+            list (nothing else can be checked).
     """
+    if not isinstance(data, dict):
+        size = f' of {len(data)} items' if isinstance(data, (list, tuple)) else ''
+        raise BadAnnotationError(f'{file}: expected a COCO keypoint file, a JSON object with "images", "annotations" '
+                                 f'and "categories", got a JSON {type(data).__name__}{size}')
     for key in ('images', 'annotations'):
         if not isinstance(data.get(key), list):
             raise BadAnnotationError(f'{file}: expected a COCO keypoint file with an {key!r} list, got '
                                      f'{type(data.get(key)).__name__}')
     checker = _Checker(file, num_keypoints, max_outside)
+    _check_file_level(checker, data, sigmas, for_training)
     images = checker.check_images(data['images'])
     checker.screen(data['annotations'], images)
     seen_ids: set = set()
@@ -484,12 +578,74 @@ def check_coco_keypoints(data: Dict[str, Any],
         images_without_annotations=[i for i in images if i not in with_annotations])
 
 
+def _check_file_level(checker: _Checker, data: Dict[str, Any], sigmas: Optional[Sequence[float]],
+                      for_training: bool) -> None:
+    """``categories``, the sigmas' length and (for training) a non-empty ``annotations`` list."""
+    categories = data.get('categories')
+    if 'categories' not in data:
+        checker.add(None, None, 'categories', 'missing categories', 'the key is missing (COCOeval reads the '
+                    "categories at the first validation; COCO keypoints: [{'id': 1, 'name': 'person', ...}])", -1)
+    elif not isinstance(categories, list) or not categories or \
+            not all(isinstance(c, dict) and _is_int(c.get('id')) for c in categories):
+        checker.add(None, None, 'categories', 'malformed categories',
+                    f"expected a non-empty list of dicts with an int 'id', got {_short(categories)}", -1)
+    if sigmas is not None and len(sigmas) != checker.num_keypoints:
+        checker.add(None, None, 'sigmas', 'wrong sigmas length',
+                    f"the dataset metainfo has {len(sigmas)} OKS sigmas for its K={checker.num_keypoints} joints; "
+                    "COCOeval needs one per joint (fix the metainfo's 'sigmas', or its keypoint_info)", -1)
+    if for_training and not data['annotations']:
+        checker.add(None, None, 'annotations', 'no annotations',
+                    'the annotations list is empty: there is nothing to train on (an image-info file without '
+                    'ground truth can only be a test set)', -1)
+
+
 def load_annotation_file(ann_file: str) -> Dict[str, Any]:
-    """Read a COCO JSON file (any MMEngine file backend); NaN / Infinity literals are kept as floats."""
+    """Read a COCO JSON file (any MMEngine file backend); NaN / Infinity literals are kept as floats.
+
+    Raises:
+        BadAnnotationError: the file is not UTF-8 text or not valid JSON (with the file name and position).
+    """
     from mmengine.fileio import get_local_path
 
-    with get_local_path(ann_file) as local_path, open(local_path, 'r') as f:
-        return json.load(f)
+    with get_local_path(ann_file) as local_path, open(local_path, 'r', encoding='utf-8') as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as error:
+            raise BadAnnotationError(f'{ann_file}: not valid JSON: {error}') from None
+        except UnicodeDecodeError as error:
+            raise BadAnnotationError(f'{ann_file}: not UTF-8 text (a binary or differently encoded file?): '
+                                     f'{error}') from None
+
+
+def check_annotation_file(ann_file: str,
+                          metainfo: Dict[str, Any],
+                          for_training: bool,
+                          image_root: Optional[str] = None,
+                          check_images: bool = False,
+                          max_outside: float = DEFAULT_MAX_OUTSIDE,
+                          num_threads: int = 8) -> Tuple[Dict[str, Any], AnnotationReport]:
+    """Load and check one annotation file against a dataset's metainfo: what the checked datasets do when they
+    load, and what ``tools/check_dataset.py`` does for each file of a config.
+
+    Returns:
+        (the loaded dict, the report).
+
+    Raises:
+        BadAnnotationError: the file cannot be read as a COCO keypoint file at all.
+    """
+    data = load_annotation_file(ann_file)
+    sigmas = metainfo.get('sigmas')
+    report = check_coco_keypoints(
+        data,
+        num_keypoints=int(metainfo['num_keypoints']),
+        file=ann_file,
+        image_root=image_root,
+        check_images=check_images,
+        max_outside=max_outside,
+        num_threads=num_threads,
+        sigmas=None if sigmas is None else list(np.asarray(sigmas).reshape(-1)),
+        for_training=for_training)
+    return data, report
 
 
 # --------------------------------------------------------------------------------------------------------- skip
@@ -533,7 +689,8 @@ def _region_of(ann: dict, kinds: set) -> Optional[Tuple[Any, List[float]]]:
     segmentation = ann.get('segmentation')
     bbox = None if kinds & {'missing bbox', 'malformed bbox', 'NaN/inf bbox', 'absurd bbox'} else \
         [float(v) for v in ann['bbox']]
-    seg_ok = 'malformed segmentation' not in kinds and segmentation not in (None, [])
+    seg_ok = 'malformed segmentation' not in kinds and segmentation not in (None, []) and \
+        not _no_polygon_area(segmentation)  # a region without area would mask nothing: use the box
     if seg_ok:
         if bbox is None:
             if isinstance(segmentation, dict):
@@ -572,6 +729,8 @@ def skip_bad_annotations(data: Dict[str, Any], report: AnnotationReport) -> Tupl
     images = {img['id']: img for img in data['images'] if isinstance(img, dict) and _is_int(img.get('id'))}
     by_index: Dict[int, List[AnnotationProblem]] = {}
     for p in report.problems:
+        if p.file_level:
+            continue  # check_and_clean raises on them: nothing to skip
         if p.image_level:
             summary.dropped_images.setdefault(p.image_id, f'field {p.field!r}: {p.message}')
         else:
@@ -588,7 +747,13 @@ def skip_bad_annotations(data: Dict[str, Any], report: AnnotationReport) -> Tupl
         if not _is_int(image_id) or image_id not in images:
             summary.dropped_annotations += 1
             continue
-        region = None if kinds & _STRUCTURAL_KINDS else _region_of(ann, kinds)
+        structural = [p for p in problems if p.kind in _STRUCTURAL_KINDS]
+        if structural:
+            summary.dropped_images.setdefault(image_id, f'annotation #{index}: {structural[0].message} (an '
+                                              'annotation without a usable, unique id or category_id cannot become '
+                                              'an ignore region)')
+            continue
+        region = _region_of(ann, kinds)
         if region is None:
             summary.dropped_images.setdefault(image_id, f'annotation #{index}: {problems[0].message} (no usable '
                                               'segmentation or bbox to mask the person)')

@@ -8,6 +8,7 @@ and field, instead of at the iteration that first draws it; with ``bad_annotatio
 ignore regions and the counts are logged. Any other ``BaseCocoStyleDataset`` subclass gets the same behaviour with
 ``class Checked...(CheckedAnnotationsMixin, TheDataset)``.
 """
+import logging
 import os.path as osp
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -16,14 +17,16 @@ from mmengine.logging import print_log
 from mmpose.datasets.datasets import CocoDataset, CrowdPoseDataset
 from mmpose.registry import DATASETS
 
-from .annotation_check import (BAD_ANNOTATION_POLICIES, AnnotationReport, BadAnnotationError, check_coco_keypoints,
-                               coco_from_dict, load_annotation_file, skip_bad_annotations)
+from .annotation_check import (BAD_ANNOTATION_POLICIES, AnnotationReport, BadAnnotationError, check_annotation_file,
+                               coco_from_dict, skip_bad_annotations)
 from .metainfo import parse_metainfo
 
 SKIP_HINT = ("Fix the file, or train without these people: set the dataset's bad_annotations='skip' (e.g. "
              '--cfg-options train_dataloader.dataset.bad_annotations=skip '
              'val_dataloader.dataset.bad_annotations=skip); `python tools/check_dataset.py CONFIG` lists every '
              'problem.')
+FILE_LEVEL_HINT = ("Problems of the whole file or of the dataset's metainfo cannot be skipped "
+                   "(bad_annotations='skip' skips people and images); fix them first.")
 
 
 def check_and_clean(data: Dict[str, Any], report: AnnotationReport, policy: str) -> Dict[str, Any]:
@@ -33,16 +36,18 @@ def check_and_clean(data: Dict[str, Any], report: AnnotationReport, policy: str)
         ``data`` itself when the report is clean, else the cleaned copy (``'skip'``).
 
     Raises:
-        BadAnnotationError: problems and ``policy == 'raise'``.
+        BadAnnotationError: problems and ``policy == 'raise'``, or problems of the whole file (any policy).
     """
     if policy not in BAD_ANNOTATION_POLICIES:
         raise ValueError(f'bad_annotations must be one of {BAD_ANNOTATION_POLICIES}, got {policy!r}')
     if report.ok:
         return data
-    if policy == 'raise':
-        raise BadAnnotationError(report.error_message(hint=SKIP_HINT))
+    file_level = any(p.file_level for p in report.problems)
+    if policy == 'raise' or file_level:
+        hints = ([FILE_LEVEL_HINT] if file_level else []) + ([SKIP_HINT] if policy == 'raise' else [])
+        raise BadAnnotationError(report.error_message(hint='\n'.join(hints)))
     cleaned, summary = skip_bad_annotations(data, report)
-    print_log(summary.message(), logger='current', level=30)
+    print_log(summary.message(), logger='current', level=logging.WARNING)
     return cleaned
 
 
@@ -93,11 +98,10 @@ class CheckedAnnotationsMixin:
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
         """As ``BaseCocoStyleDataset._load_annotations`` (MMPose 1.3.2), from the checked annotation dict."""
         start = time.monotonic()
-        data = load_annotation_file(self.ann_file)
-        report = check_coco_keypoints(
-            data,
-            num_keypoints=int(self.metainfo['num_keypoints']),
-            file=self.ann_file,
+        data, report = check_annotation_file(  # the rules of tools/check_dataset.py
+            self.ann_file,
+            self.metainfo,
+            for_training=not self.test_mode,
             image_root=self.data_prefix.get('img', ''),
             check_images=self.check_images,
             max_outside=self.max_outside)

@@ -234,16 +234,16 @@ def export_onnx(config,
         raise ValueError(f'opset {opset} is too old: bilinear Resize with half-pixel centres needs opset >= 11')
     import onnx
     from mmengine.config import Config
-    from mmpose.apis import init_model
 
     import swahr_mmpose  # noqa: F401  (registers our modules)
+    from swahr_mmpose.utils.checkpoint_match import init_model_strict
 
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     if cfg_options:
         cfg = copy.deepcopy(cfg)
         cfg.merge_from_dict(cfg_options)
     if model is None:
-        model = init_model(cfg, checkpoint, device=device)
+        model = init_model_strict(cfg, checkpoint, device=device)
     model.eval()
     test_cfg = model.test_cfg or {}
     if test_cfg.get('multiscale_test', False):

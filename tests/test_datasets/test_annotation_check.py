@@ -204,3 +204,18 @@ def test_check_images_reads_files(tmp_path):
     found = {(p.image_id, p.field, p.kind) for p in check(data, image_root=str(tmp_path), check_images=True).problems}
     assert found == {(1, 'file_name', 'missing image file'), (2, 'width', 'image size mismatch'),
                      (3, 'file_name', 'unreadable image')}
+
+
+def test_a_polygon_without_area_is_a_problem_only_where_it_masks():
+    """A crowd region or a person without labelled joints is masked through its segmentation: with fewer than 3
+    vertices it would mask nothing. A labelled person's segmentation is not used (real COCO has a few such)."""
+    line = [[21.0, 11.0, 40.0, 30.0]]
+    assert check(coco(dict(person(10, 1), segmentation=line))).ok
+    for ann in (dict(person(11, 1, crowd=1, visible=0), segmentation=line),
+                dict(person(12, 1, visible=0), segmentation=line)):
+        problem = only_problem(coco(ann))
+        assert (problem.kind, problem.field) == ('malformed segmentation', 'segmentation')
+        assert problem.message.startswith('no polygon has 3 or more vertices, so this region would mask nothing')
+        cleaned, _ = skip_bad_annotations(coco(ann), check(coco(ann)))
+        (region, ) = cleaned['annotations']
+        assert region['segmentation'] == [[19.0, 9.0, 59.0, 9.0, 59.0, 39.0, 19.0, 39.0]]  # its box

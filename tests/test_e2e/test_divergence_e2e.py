@@ -48,9 +48,27 @@ def test_nan_loss_stops_training_and_no_diverged_checkpoint(tiny_coco, tmp_path)
     assert message.startswith('Training diverged at iteration 3 (epoch 1, iteration 3 of the epoch): non-finite or '
                               'above max_loss=10000 loss rank 0: loss=nan, loss_heatmap_l1=nan')
     assert 'loss_heatmap_l0' not in message  # level 0 does not use the broken conv
+    # iteration 3's loss was computed on the weights of iter_2.pth: only iter_1.pth is known to predate it
+    assert f'The newest checkpoint that predates the divergence is {work_dir / "iter_1.pth"}' in message
+    assert (work_dir / 'last_checkpoint').read_text() == str(work_dir / 'iter_1.pth')
     assert [r['iter'] for r in train_records(work_dir)] == [1, 2]  # the logger never saw iteration 3
     saved = sorted(p.name for p in work_dir.glob('*.pth'))
     assert saved == ['best_coco_AP_iter_2.pth', 'iter_1.pth', 'iter_2.pth']  # nothing at or after iteration 3
     for name in saved:
         state = torch.load(str(work_dir / name))['state_dict']
         assert all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point())
+
+
+def test_a_diverged_update_is_not_checkpointed(tiny_coco, tmp_path):
+    """LR 1000: iteration 1's loss is finite, but its update takes max |w| from about 1 to about 1000; the checkpoint
+    after it is refused (MMEngine would write it, and resuming from it diverges at once)."""
+    cfg = write_config(tmp_path / 'cfg.py', 'swahr_hrnet_w32_synthetic.py',
+                       tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides() + RUN
+                       + 'optim_wrapper = dict(optimizer=dict(lr=1000.0))\nauto_scale_lr = dict(enable=False)\n')
+    work_dir = tmp_path / 'work'
+    with pytest.raises(DivergenceError) as info:
+        build_runner(cfg, work_dir).train()
+    assert str(info.value).startswith('Refusing to save a checkpoint at iteration 0 (epoch 0): the weights grew more '
+                                      'than 10-fold since the last step whose loss was finite')
+    assert 'No checkpoint of this run predates the divergence' in str(info.value)
+    assert not list(work_dir.glob('*.pth')) and not (work_dir / 'last_checkpoint').exists()

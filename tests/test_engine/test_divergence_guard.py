@@ -31,7 +31,7 @@ def test_non_finite_term_names_iteration_and_term(value):
     message = str(info.value)
     assert message.startswith('Training diverged at iteration 42 (epoch 4, iteration 6 of the epoch): non-finite '
                               f'loss rank 0: loss={value}, loss_heatmap_l1={value}.')
-    assert 'loss_heatmap_l0' not in message and 'work_dirs/x' in message
+    assert 'loss_heatmap_l0' not in message and 'No checkpoint of this run predates the divergence' in message
 
 
 def test_max_loss():
@@ -77,6 +77,66 @@ def test_arguments_are_validated():
         DivergenceGuardHook(interval=0)
     with pytest.raises(ValueError, match='max_loss'):
         DivergenceGuardHook(max_loss=-1)
+    with pytest.raises(ValueError, match='max_weight_growth'):
+        DivergenceGuardHook(max_weight_growth=1)
+
+
+class _Hub:
+    """The part of MMEngine's MessageHub the guard reads: ``last_ckpt``, which CheckpointHook updates."""
+
+    def __init__(self):
+        self.info = {}
+
+    def get_info(self, key):
+        return self.info.get(key)
+
+
+def _run(tmp_path, iteration):
+    model = nn.Linear(2, 1)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[0.5, -0.8]]))
+        model.bias.fill_(0.0)
+    return SimpleNamespace(iter=iteration, epoch=0, work_dir=str(tmp_path), model=model, message_hub=_Hub())
+
+
+def test_a_diverged_update_with_a_finite_loss_is_not_checkpointed(tmp_path):
+    """LR 1000: the step's own loss is finite, its weights are not usable (max |w| 1000 instead of about 1)."""
+    hook, run = DivergenceGuardHook(max_loss=1e4), _run(tmp_path, 0)
+    hook.before_train_iter(run, 0)
+    hook.after_train_iter(run, 0, outputs=outputs())  # the loss of the initial weights: fine
+    healthy = {k: v * 1.05 + 0.01 for k, v in run.model.state_dict().items()}
+    hook.before_save_checkpoint(run, dict(state_dict=healthy))
+    diverged = dict(weight=torch.tensor([[2000.0, -3.0]]), bias=torch.tensor([1000.0]))
+    with pytest.raises(DivergenceError) as info:
+        hook.before_save_checkpoint(run, dict(state_dict=diverged))
+    message = str(info.value)
+    assert message.startswith('Refusing to save a checkpoint at iteration 0 (epoch 0): the weights grew more than '
+                              '10-fold since the last step whose loss was finite (max |w|: weight: 0.8 -> 2e+03, '
+                              'bias: 0 -> 1e+03); the update diverged')
+    assert 'No checkpoint of this run predates the divergence' in message
+    DivergenceGuardHook(max_weight_growth=None).before_save_checkpoint(run, dict(state_dict=diverged))
+
+
+def test_the_advice_names_a_checkpoint_whose_weights_gave_a_finite_loss(tmp_path):
+    """Checkpoints after iterations 1 and 2, NaN loss at iteration 3: iteration 3's loss was computed on the weights
+    of iter_2.pth, so only iter_1.pth predates the divergence; last_checkpoint is pointed back to it."""
+    hook, run = DivergenceGuardHook(), _run(tmp_path, 0)
+    for iteration in range(3):
+        run.iter = iteration
+        hook.before_train_iter(run, iteration)
+        if iteration == 2:
+            break
+        hook.after_train_iter(run, iteration, outputs=outputs())
+        path = tmp_path / f'iter_{iteration + 1}.pth'
+        path.write_bytes(b'weights')
+        run.message_hub.info['last_ckpt'] = str(path)
+        (tmp_path / 'last_checkpoint').write_text(str(path))
+    with pytest.raises(DivergenceError) as info:
+        hook.after_train_iter(run, 2, outputs=outputs(loss=math.nan))
+    good = str(tmp_path / 'iter_1.pth')
+    assert f'The newest checkpoint that predates the divergence is {good}' in str(info.value)
+    assert f'--resume {good}' in str(info.value)
+    assert (tmp_path / 'last_checkpoint').read_text() == good
 
 
 def _two_rank_worker(rank, port, out_dir):

@@ -70,9 +70,9 @@ def verification_images(args: argparse.Namespace) -> Tuple[List[np.ndarray], Lis
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    from mmpose.apis import init_model
+    from swahr_mmpose.utils.checkpoint_match import init_model_strict
 
-    model = init_model(args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options or None)
+    model = init_model_strict(args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options or None)
     info = export_onnx(model.cfg, None, args.out, flip_test=args.flip_test, opset=args.opset,
                        outputs='raw' if args.raw else 'aggregated', device=args.device, model=model)
     print('\n'.join(format_export_report(info)))

@@ -1,13 +1,14 @@
 """Check the evaluators' ground truth before the first iteration (``CocoMetric`` loads its own annotation file)."""
-from typing import Iterator, Optional, Tuple
+from typing import Optional, Set
 
+import numpy as np
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.runner import BaseLoop
 from mmpose.registry import HOOKS
 
 from ...datasets.annotation_check import check_coco_keypoints, coco_from_dict
 from ...datasets.checked_coco import check_and_clean
+from .run_loops import loops_of_stage
 
 
 @HOOKS.register_module()
@@ -16,11 +17,12 @@ class EvaluatorAnnotationCheckHook(Hook):
 
     ``CocoMetric`` reads its ``ann_file`` itself, so the checked datasets do not protect it: an annotation without
     ``keypoints``, ``bbox`` or ``iscrowd`` would crash ``COCOeval`` at the first validation (epoch 10 of the COCO
-    configs). In ``before_run`` (after the runner built its loops, before any iteration) this hook runs
+    configs). Before any iteration this hook runs
     :func:`~swahr_mmpose.datasets.annotation_check.check_coco_keypoints` on each metric's ``coco.dataset`` with the
     policy of the loop's dataset (its ``bad_annotations``, else ``default_policy``): ``'raise'`` fails with the
     list of problems, ``'skip'`` re-indexes the metric on the cleaned copy, the same one the dataset made of the same
-    file, so predictions and ground truth agree.
+    file, so predictions and ground truth agree. It runs when the loops start (``before_train`` for the val loop of a
+    training run, ``before_val``, ``before_test``), before any iteration, once per loop.
 
     Args:
         default_policy: ``'raise'`` or ``'skip'`` for loops whose dataset has no ``bad_annotations``.
@@ -30,9 +32,21 @@ class EvaluatorAnnotationCheckHook(Hook):
 
     def __init__(self, default_policy: str = 'raise') -> None:
         self.default_policy = default_policy
+        self._seen: Set[int] = set()
 
-    def before_run(self, runner) -> None:
-        for name, loop in _built_eval_loops(runner):
+    def before_train(self, runner) -> None:
+        self._check_loops(runner, 'train')
+
+    def before_val(self, runner) -> None:
+        self._check_loops(runner, 'val')
+
+    def before_test(self, runner) -> None:
+        self._check_loops(runner, 'test')
+
+    def _check_loops(self, runner, stage: str) -> None:
+        for name, loop in loops_of_stage(runner, stage, self._seen):
+            if not hasattr(loop, 'evaluator'):
+                continue  # the train loop
             dataset = getattr(loop.dataloader, 'dataset', None)
             policy = getattr(dataset, 'bad_annotations', self.default_policy)
             metainfo = getattr(dataset, 'metainfo', None) or {}
@@ -46,23 +60,18 @@ class EvaluatorAnnotationCheckHook(Hook):
         data = getattr(coco, 'dataset', None)
         if not isinstance(data, dict) or getattr(metric, 'gt_converter', None) is not None:
             return  # no ground truth file, or joints remapped by a converter
+        dataset_meta = getattr(metric, 'dataset_meta', None) or {}
         if num_keypoints is None:
-            num_keypoints = (getattr(metric, 'dataset_meta', None) or {}).get('num_keypoints')
+            num_keypoints = dataset_meta.get('num_keypoints')
         if num_keypoints is None:
             return
         source = f'{getattr(metric, "ann_file", None) or "annotations"} ({loop_name} evaluator ' \
                  f'{type(metric).__name__})'
-        report = check_coco_keypoints(data, int(num_keypoints), file=source)
+        sigmas = dataset_meta.get('sigmas')  # the OKS sigmas the metric evaluates with
+        report = check_coco_keypoints(data, int(num_keypoints), file=source,
+                                      sigmas=None if sigmas is None else list(np.asarray(sigmas).reshape(-1)))
         cleaned = check_and_clean(data, report, policy)
         if cleaned is not data:
             metric.coco = coco_from_dict(cleaned)
         print_log(f'{source}: ground truth checked: {"no problems" if report.ok else report.kind_counts()}',
                   logger='current')
-
-
-def _built_eval_loops(runner) -> Iterator[Tuple[str, BaseLoop]]:
-    """The val / test loops the runner has built (``train()`` builds val, ``test()`` test, ``val()`` val)."""
-    for name in ('val', 'test'):
-        loop = getattr(runner, f'_{name}_loop', None)  # the properties would build a loop that is not used
-        if isinstance(loop, BaseLoop) and hasattr(loop, 'evaluator'):
-            yield name, loop

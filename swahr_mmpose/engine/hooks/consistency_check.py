@@ -9,16 +9,16 @@ Keypoint-set checks (the dataset's metainfo is the reference): joints of codec a
 the decoder's joint order (:func:`~swahr_mmpose.codecs.default_keypoint_order` of the metainfo unless the config
 sets ``decode_keypoint_order`` to a list) and CocoMetric's OKS sigmas (one per joint).
 """
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.runner import BaseLoop
 from mmpose.registry import HOOKS
 from torch import nn
 
 from swahr_mmpose.codecs.utils.keypoint_order import default_keypoint_order
+from .run_loops import loops_of_stage
 
 ONE_CODEC = ("write the pipeline's encoder and model.head.decoder from one `codec` dict (see "
              'configs/swahr_hrnet_w32_coco.py)')
@@ -248,8 +248,9 @@ def check_model_data_consistency(model: nn.Module, datasets: Dict[str, Any], che
 
 @HOOKS.register_module()
 class ConsistencyCheckHook(Hook):
-    """Run :func:`check_model_data_consistency` in ``before_run`` (after the runner built the model and the loops it
-    will run, before weights are loaded and before any iteration), for ``train()``, ``val()`` and ``test()``.
+    """Run :func:`check_model_data_consistency` when a run's loops start (``before_train``, ``before_val``,
+    ``before_test``: the loops are built, no iteration has run), for ``train()``, ``val()`` and ``test()``, once per
+    loop (and the stride check once).
 
     Args:
         check_stride: also compare the level-0 heatmap size with the backbone output (one forward on zeros).
@@ -259,17 +260,29 @@ class ConsistencyCheckHook(Hook):
 
     def __init__(self, check_stride: bool = True) -> None:
         self.check_stride = check_stride
+        self._seen: Set[int] = set()
+        self._stride_checked = False
 
-    def before_run(self, runner) -> None:
-        datasets, evaluators = {}, {}
-        for name in ('train', 'val', 'test'):
-            loop = getattr(runner, f'_{name}_loop', None)  # only the loops this run built
-            if isinstance(loop, BaseLoop):
-                datasets[f'{name}_dataloader'] = loop.dataloader.dataset
-                if getattr(loop, 'evaluator', None) is not None:
-                    evaluators[f'{name}_evaluator'] = loop.evaluator
-        check_model_data_consistency(runner.model, datasets, self.check_stride, evaluators,
+    def _check(self, runner, stage: str) -> None:
+        loops = loops_of_stage(runner, stage, self._seen)
+        if not loops:
+            return
+        datasets = {f'{name}_dataloader': loop.dataloader.dataset for name, loop in loops}
+        evaluators = {f'{name}_evaluator': loop.evaluator for name, loop in loops
+                      if getattr(loop, 'evaluator', None) is not None}
+        check_model_data_consistency(runner.model, datasets, self.check_stride and not self._stride_checked,
+                                     evaluators,
                                      explicit_order=config_sets_keypoint_order(getattr(runner, 'cfg', None)))
+        self._stride_checked = True
+
+    def before_train(self, runner) -> None:
+        self._check(runner, 'train')
+
+    def before_val(self, runner) -> None:
+        self._check(runner, 'val')
+
+    def before_test(self, runner) -> None:
+        self._check(runner, 'test')
 
 
 def config_sets_keypoint_order(cfg: Any) -> bool:

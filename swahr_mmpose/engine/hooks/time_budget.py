@@ -1,4 +1,5 @@
 """Stop training once a wall-clock budget is spent (used by the CPU quickstart)."""
+import logging
 import time
 from typing import Optional
 
@@ -44,4 +45,4 @@ class TrainingTimeBudgetHook(Hook):
                 f'{runner.iter + 1} iterations (epoch {runner.epoch + 1}); '
                 'stopping at the end of this epoch. The learning-rate schedule '
                 'did not finish, so results are below those of a full run.',
-                logger='current', level=30)
+                logger='current', level=logging.WARNING)
