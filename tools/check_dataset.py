@@ -13,6 +13,7 @@ import sys
 from mmengine.config import Config, DictAction
 
 from swahr_mmpose.analysis.dataset_check import check_config_annotations, format_results
+from swahr_mmpose.datasets.metainfo import MetainfoError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -31,7 +32,11 @@ def main(argv=None) -> int:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    results = check_config_annotations(cfg, args.check_images, args.threads)
+    try:
+        results = check_config_annotations(cfg, args.check_images, args.threads)
+    except MetainfoError as error:  # the datasets' keypoint metainfo itself: no file can be checked against it
+        print(f'{args.config}: the dataset metainfo is unusable: {error}')
+        return 1
     print(format_results(results, args.max_problems))
     return 0 if all(report.ok for _, report in results) else 1
 

@@ -27,8 +27,11 @@ def _runner(**loops):
 
 def test_consistency_check_runs_when_the_loops_start_once_each(monkeypatch):
     calls = []
-    monkeypatch.setattr(consistency_check, 'check_model_data_consistency',
-                        lambda model, datasets, check_stride, *_, **__: calls.append((sorted(datasets.values()), check_stride)))
+
+    def record(model, datasets, check_stride, *evaluators, **keypoint_order_options):
+        calls.append((sorted(datasets.values()), check_stride))
+
+    monkeypatch.setattr(consistency_check, 'check_model_data_consistency', record)
     hook = ConsistencyCheckHook()
     runner = _runner(train=_Loop('train'), val=_Loop('val'))
     hook.before_train(runner)
