@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint as cp
 from mmengine.structures import InstanceData, PixelData
 from mmpose.models.backbones.resnet import BasicBlock
 from mmpose.models.heads.base_head import BaseHead
@@ -104,6 +105,10 @@ class SWAHRHead(BaseHead):
         scale_loss: per-level scale regulariser (``with_scale`` only), called ``loss(scale, gt, mask=mask)``.
         tag_loss: associative-embedding loss on level 0, called ``loss(tags, keypoint_indices)`` -> (pull, push).
         decoder: the codec (``MultiLevelAssociativeEmbedding``) or ``AEDecoder`` config used by :meth:`predict`.
+        with_cp: gradient checkpointing of the deconv block (ConvTranspose + BN + ReLU + BasicBlocks at 1/2 input
+            res) while training: only its input is kept for backward and the block is run again during backward,
+            like MMPose's ``HRNet(with_cp=True)`` for the backbone (same losses and gradients; BN running statistics
+            see the block's batch twice, as with MMPose's switch). Measured saving: docs/benchmark.md.
         init_cfg: weight init; defaults to the reference's N(0, 0.001) convs, zero biases and unit BN, then the last
             conv of every scale branch is zeroed in :meth:`init_weights` so that s == 0 at the start.
     """
@@ -118,6 +123,7 @@ class SWAHRHead(BaseHead):
                  scale_loss: ConfigType = dict(type='ScaleRegularizationLoss'),
                  tag_loss: ConfigType = dict(type='BatchedAssociativeEmbeddingLoss'),
                  decoder: OptConfigType = None,
+                 with_cp: bool = False,
                  init_cfg: OptConfigType = None):
         if init_cfg is None:
             init_cfg = [
@@ -128,6 +134,7 @@ class SWAHRHead(BaseHead):
         self.in_channels = in_channels
         self.num_keypoints = num_keypoints
         self.with_scale = with_scale
+        self.with_cp = with_cp
 
         k = num_keypoints
         self.final_layers = nn.ModuleList([
@@ -185,7 +192,12 @@ class SWAHRHead(BaseHead):
         k = self.num_keypoints
         level0 = self.final_layers[0](x)
         # the deconv sees the features plus level 0's heatmaps and tags (not the scale maps)
-        x1 = self.deconv_layers[0](torch.cat((x, level0), dim=1))
+        deconv_input = torch.cat((x, level0), dim=1)
+        if self.with_cp and self.training and deconv_input.requires_grad:
+            # reentrant, as MMPose's BasicBlock(with_cp=True): the block input is what backward keeps
+            x1 = cp.checkpoint(self.deconv_layers[0], deconv_input, use_reentrant=True)
+        else:
+            x1 = self.deconv_layers[0](deconv_input)
         outputs = (level0[:, :k], self.final_layers[1](x1), level0[:, k:])
         if self.with_scale:
             outputs += (self.conv_scale_layers[0](x), self.conv_scale_layers[1](x1))
