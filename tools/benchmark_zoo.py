@@ -37,7 +37,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--eval-models', help='regex: only these rows get validation and deployment timings')
     parser.add_argument('--no-mmengine-flops', action='store_true',
                         help='skip MMEngine\'s FlopAnalyzer (a traced forward); the papers\' count stays')
-    parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch default)')
+    parser.add_argument('--train-warmup', type=int, help='untimed train steps per variant (default 1; --quick 0)')
+    parser.add_argument('--val-warmup', type=int,
+                        help='untimed validation / deployment runs per model (default 1)')
+    parser.add_argument('--threads', type=int,
+                        help='torch CPU threads (default: torch default; on a CPU shared with other work, 1 is '
+                        'often several times faster than oversubscribed threads)')
     parser.add_argument('--data', help='data root for AP (the config\'s layout below it)')
     parser.add_argument('--checkpoint', action='append', default=[], metavar='NAME=PATH',
                         help='checkpoint of a model for AP (repeatable)')
@@ -60,7 +65,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         checkpoints[name] = path
     overrides = dict(device=args.device, memory_gb=args.memory_gb, reserve_gb=args.reserve_gb,
                      train_batch=args.train_batch, data_root=args.data, checkpoints=checkpoints)
-    for key in ('train_models', 'eval_models'):
+    for key in ('train_models', 'eval_models', 'train_warmup', 'val_warmup'):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     if args.no_mmengine_flops:

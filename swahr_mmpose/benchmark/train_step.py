@@ -13,7 +13,9 @@ and splits each iteration: **data** (the loader's ``next()``: with ``num_workers
 **forward** (data preprocessor + forward + losses), **backward**, **optimizer** (step + zero_grad) and **hooks** (all
 ``before_train_iter`` / ``after_train_iter`` hooks: logging, LR schedulers, divergence guard, ...).
 """
+import contextlib
 import copy
+import sys
 import tempfile
 import time
 from typing import Dict, List, Optional
@@ -174,10 +176,12 @@ def iteration_split(cfg: Config, data_root: str, iters: int = 6, warmup: int = 2
             evaluator.ann_file = f'{data_root}/annotations/person_keypoints_val.json'
         record = dict(data=[], hooks_before=[], hooks_after=[], steps=[])
         cfg.custom_hooks = list(cfg.get('custom_hooks', []))
+        cfg.log_level = 'WARNING'
         runner = Runner.from_cfg(cfg)
         runner.register_hook(_IterationClock(record, True))
         runner.register_hook(_IterationClock(record, False))
-        runner.train()
+        with contextlib.redirect_stdout(sys.stderr):  # COCO evaluation prints: keep stdout for the tables
+            runner.train()
     keep = slice(warmup, None)
     mean = lambda values: sum(values[keep]) / len(values[keep])  # noqa: E731
     split = dict(data=mean(record['data']),

@@ -64,6 +64,7 @@ class BenchmarkSettings:
     pipeline_samples: int = 12
     synthetic_images: int = 12
     val_repeats: int = 1
+    val_warmup: int = 1  # also the deployment benchmark's warm-up images
     grouping_repeats: int = 3
     people: Sequence[int] = (1, 10, 30)
     deploy_images: int = 1
@@ -287,7 +288,7 @@ class ZooBenchmark:
         s = self.settings
         model = init_model(cfg, None, device=str(self.device))
         img = make_images(1, (640, 480), 'scene', s.seed)[0]
-        result = time_validation(model, img, self.device, s.val_repeats)
+        result = time_validation(model, img, self.device, s.val_repeats, s.val_warmup)
         result['grouping'] = time_grouping(result['canvas'], model.head.num_keypoints, result['tags_per_joint'],
                                            model.head.decoder, s.people, s.grouping_repeats, self.device, s.seed)
         result.update(flip_test=bool(model.test_cfg.get('flip_test')),
@@ -299,7 +300,8 @@ class ZooBenchmark:
         from .inference import run_inference_benchmark
 
         result = run_inference_benchmark(osp.join(self.repo_root, config), num_images=self.settings.deploy_images,
-                                         warmup=1, device=self.settings.device, flips=(True, ), seed=self.settings.seed)
+                                         warmup=self.settings.val_warmup, device=self.settings.device, flips=(True, ),
+                                         seed=self.settings.seed)
         v = result['variants']
         return dict(pytorch_s=v['pytorch flip=True']['seconds'], onnxruntime_s=v['onnxruntime flip=True']['seconds'],
                     agreement=result['agreement'].get(True), providers=result['providers'],

@@ -81,7 +81,7 @@ def speed_table(result: Dict[str, object]) -> List[str]:
         train = [f'{v[k]["s_per_sample"]:.3f}' if _ok(v.get(k)) else _err(v.get(k))
                  for k in ('fp32', 'fp32_cl', 'amp', 'amp_cl')]
         wk = r.get('workers_per_gpu')
-        workers = f'{wk["value"]:.2f} -> {wk["workers"]}' if isinstance(wk, dict) else _err(wk)
+        workers = f'{wk["value"]:.3g} -> {wk["workers"]}' if isinstance(wk, dict) else _err(wk)
         rows.append([r['name']] + pipe + train + [f'{t.get("batch", "-")} ({t.get("amp_dtype", "-")})', workers])
     return _table(header, rows)
 
@@ -161,7 +161,8 @@ def format_zoo_report(result: Dict[str, object]) -> str:
     s = result['settings']
     lines = [f'Zoo benchmark, {result["date"]}: {result["machine"]}, device {s["device"]}, '
              f'{result["torch_threads"]} torch threads; total {result["total_seconds"] / 60:.1f} min', '',
-             '### Memory (activation MiB per training sample, batch-1 forward on the CPU; largest batch: 16 bytes '
+             '### Memory (activation MiB per training sample, batch-1 forward on the '
+             + ('device under autocast' if s['device'] == 'cuda' else 'meta device') + '; largest batch: 16 bytes '
              f'per parameter for weights, grads and Adam, {s["reserve_gb"]:g} GiB reserve)', '']
     lines += memory_table(result)
     lines += ['### Data pipeline and train step', '']
