@@ -18,6 +18,7 @@ Extra rows: the main job's config (``configs/swahr_hrnet_w32_synthetic.py``, on 
 its training iteration split into data / forward / backward / optimizer / hooks by MMEngine's Runner) and the
 multi-scale test config (validation only: it trains exactly as ``swahr_hrnet_w48_coco``).
 """
+import dataclasses
 import json
 import math
 import os
@@ -26,7 +27,7 @@ import re
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import yaml
@@ -63,6 +64,7 @@ class BenchmarkSettings:
     mmengine_flops: bool = True
     pipeline_samples: int = 12
     synthetic_images: int = 12
+    people_per_image: Tuple[int, int] = (1, 30)  # of the COCO-like images (see .zoo_data)
     val_repeats: int = 1
     val_warmup: int = 1  # also the deployment benchmark's warm-up images
     grouping_repeats: int = 3
@@ -155,9 +157,10 @@ class ZooBenchmark:
     def coco_like_data(self) -> Dict[str, str]:
         """The 640x480 COCO-like set (written once per run)."""
         if 'coco' not in self._data:
-            from .zoo_data import write_coco_like
+            from .zoo_data import COCO_LIKE_SCENE, write_coco_like
+            scene = dataclasses.replace(COCO_LIKE_SCENE, people_per_image=tuple(self.settings.people_per_image))
             self._data['coco'] = write_coco_like(osp.join(self._tmp.name, 'coco_like'), self.settings.synthetic_images,
-                                                 self.settings.seed)
+                                                 self.settings.seed, scene)
         return self._data['coco']
 
     def main_job_data(self) -> Dict[str, str]:
