@@ -10,6 +10,7 @@ Usage::
                                   [--out-md FILE] [--out-json FILE] [--data ROOT --checkpoint NAME=PATH ...]
 """
 import argparse
+import json
 import os.path as osp
 import sys
 from typing import List, Optional
@@ -46,6 +47,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--data', help='data root for AP (the config\'s layout below it)')
     parser.add_argument('--checkpoint', action='append', default=[], metavar='NAME=PATH',
                         help='checkpoint of a model for AP (repeatable)')
+    parser.add_argument('--from-json', metavar='FILE',
+                        help='print the tables of an earlier run\'s JSON; measure nothing')
     parser.add_argument('--out-md', default='work_dirs/benchmark_zoo.md')
     parser.add_argument('--out-json', default='work_dirs/benchmark_zoo.json')
     return parser.parse_args(argv)
@@ -53,6 +56,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    if args.from_json:
+        with open(args.from_json) as f:
+            print(format_zoo_report(json.load(f)))
+        return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.device == 'cuda' and not torch.cuda.is_available():

@@ -19,9 +19,10 @@ def _err(value) -> str:
 
 
 def _table(header: List[str], rows: List[List[str]]) -> List[str]:
-    lines = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join('---' for _ in header) + '|']
-    lines += ['| ' + ' | '.join(r) + ' |' for r in rows]
-    return lines + ['']
+    def line(cells: List[str]) -> str:
+        return '| ' + ' | '.join(str(c).replace('|', '\\|') for c in cells) + ' |'  # a regex in a cell: escaped
+
+    return [line(header), '|' + '|'.join('---' for _ in header) + '|'] + [line(r) for r in rows] + ['']
 
 
 def _mib(m) -> str:
