@@ -51,7 +51,9 @@ def memory_table(result: Dict[str, object]) -> List[str]:
         else:
             flops = _err(c)
         params = f'{c["params"]["total"] / 1e6:.2f}' if _ok(c) else _err(c)
-        peak = r.get('train', {}).get('cuda_max_memory_allocated')
+        peak = r.get('train', {}).get('cuda_max_memory_allocated',
+                                      'not measured: ' + ('--device cpu' if result['settings']['device'] == 'cpu'
+                                                          else 'train step not run'))
         if isinstance(peak, dict):
             peak = ' / '.join(f'{v / 2**30:.2f} GiB' if isinstance(v, int) else _err(v) for v in peak.values())
         rows.append([r['name'], f'{r["input_size"][0]}', str(r['batch_per_gpu']), params, flops,
