@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint as cp
 from mmengine.structures import InstanceData, PixelData
 from mmpose.models.backbones.resnet import BasicBlock
 from mmpose.models.heads.base_head import BaseHead
@@ -104,6 +105,11 @@ class SWAHRHead(BaseHead):
         scale_loss: per-level scale regulariser (``with_scale`` only), called ``loss(scale, gt, mask=mask)``.
         tag_loss: associative-embedding loss on level 0, called ``loss(tags, keypoint_indices)`` -> (pull, push).
         decoder: the codec (``MultiLevelAssociativeEmbedding``) or ``AEDecoder`` config used by :meth:`predict`.
+        with_cp: gradient checkpointing while training, for the deconv block (ConvTranspose + BN + ReLU +
+            BasicBlocks at 1/2 input res) and the per-level heatmap and scale losses (their float32 per-pixel
+            intermediates): only their inputs are kept for backward and they run again during backward, like
+            MMPose's ``HRNet(with_cp=True)`` for the backbone (same losses and gradients; BN running statistics see
+            the block's batch twice, as with MMPose's switch). Measured saving: docs/benchmark.md.
         init_cfg: weight init; defaults to the reference's N(0, 0.001) convs, zero biases and unit BN, then the last
             conv of every scale branch is zeroed in :meth:`init_weights` so that s == 0 at the start.
     """
@@ -118,6 +124,7 @@ class SWAHRHead(BaseHead):
                  scale_loss: ConfigType = dict(type='ScaleRegularizationLoss'),
                  tag_loss: ConfigType = dict(type='BatchedAssociativeEmbeddingLoss'),
                  decoder: OptConfigType = None,
+                 with_cp: bool = False,
                  init_cfg: OptConfigType = None):
         if init_cfg is None:
             init_cfg = [
@@ -128,6 +135,7 @@ class SWAHRHead(BaseHead):
         self.in_channels = in_channels
         self.num_keypoints = num_keypoints
         self.with_scale = with_scale
+        self.with_cp = with_cp
 
         k = num_keypoints
         self.final_layers = nn.ModuleList([
@@ -185,7 +193,12 @@ class SWAHRHead(BaseHead):
         k = self.num_keypoints
         level0 = self.final_layers[0](x)
         # the deconv sees the features plus level 0's heatmaps and tags (not the scale maps)
-        x1 = self.deconv_layers[0](torch.cat((x, level0), dim=1))
+        deconv_input = torch.cat((x, level0), dim=1)
+        if self.with_cp and self.training and deconv_input.requires_grad:
+            # reentrant, as MMPose's BasicBlock(with_cp=True): the block input is what backward keeps
+            x1 = cp.checkpoint(self.deconv_layers[0], deconv_input, use_reentrant=True)
+        else:
+            x1 = self.deconv_layers[0](deconv_input)
         outputs = (level0[:, :k], self.final_layers[1](x1), level0[:, k:])
         if self.with_scale:
             outputs += (self.conv_scale_layers[0](x), self.conv_scale_layers[1](x1))
@@ -214,17 +227,26 @@ class SWAHRHead(BaseHead):
         losses: Dict[str, Tensor] = {}
         for level, pred in enumerate(heatmaps):
             self._check_target_shape(level, gt_heatmaps[level], pred)
-            if self.with_scale:
-                losses[f'loss_heatmap_l{level}'] = self.heatmap_loss(
-                    pred, gt_heatmaps[level], mask=gt_masks[level], scale=scales[level])
-                losses[f'loss_scale_l{level}'] = self.scale_loss(
-                    scales[level], gt_heatmaps[level], mask=gt_masks[level])
+            scale = scales[level] if self.with_scale else None
+            if self.with_cp and self.training and pred.requires_grad:
+                # the losses' per-pixel float32 intermediates (modulated target, weights) are recomputed in backward
+                level_losses = cp.checkpoint(self._level_losses, pred, gt_heatmaps[level], gt_masks[level], scale,
+                                             use_reentrant=True)
             else:
-                losses[f'loss_heatmap_l{level}'] = self.heatmap_loss(pred, gt_heatmaps[level], mask=gt_masks[level])
+                level_losses = self._level_losses(pred, gt_heatmaps[level], gt_masks[level], scale)
+            losses[f'loss_heatmap_l{level}'] = level_losses[0]
+            if self.with_scale:
+                losses[f'loss_scale_l{level}'] = level_losses[1]
 
         keypoint_indices = [d.gt_instance_labels.keypoint_indices.to(tags.device) for d in batch_data_samples]
         losses['loss_ae_pull'], losses['loss_ae_push'] = self.tag_loss(tags, keypoint_indices)
         return losses
+
+    def _level_losses(self, pred: Tensor, target: Tensor, mask: Tensor, scale: Optional[Tensor]) -> Tuple[Tensor, ...]:
+        """(heatmap loss[, scale loss]) of one level: (B, K, H, W) prediction, target and scale, (B, 1, H, W) mask."""
+        if scale is None:
+            return (self.heatmap_loss(pred, target, mask=mask), )
+        return (self.heatmap_loss(pred, target, mask=mask, scale=scale), self.scale_loss(scale, target, mask=mask))
 
     def _check_target_shape(self, level: int, target: Tensor, pred: Tensor) -> None:
         if target.shape == pred.shape:
