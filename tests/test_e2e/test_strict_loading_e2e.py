@@ -115,7 +115,7 @@ def test_benchmark_fails_on_a_checkpoint_of_another_model(files):
 def test_demo_fails_on_a_checkpoint_of_another_model(files, tmp_path):
     from mmengine.config import Config
 
-    demo = _load_tool(REPO_ROOT / 'tools' / 'demo.py')
-    args = SimpleNamespace(checkpoint=str(files.wide), device='cpu')
+    from swahr_mmpose.apis.demo import PyTorchBackend
+
     with pytest.raises(CheckpointMismatchError, match='HRNet-W16'):
-        demo.PyTorchBackend(Config.fromfile(str(files.cfg)), args, str(tmp_path))
+        PyTorchBackend(Config.fromfile(str(files.cfg)), str(files.wide), 'cpu', str(tmp_path), draw={})
