@@ -10,8 +10,10 @@ region (masked by the heatmap loss, ignored by ``COCOeval``), so nothing is lost
 Rules (K = the dataset's joint count; W, H = the image's ``width`` / ``height``):
 
 * file: a JSON object (UTF-8, valid JSON) with ``images`` and ``annotations`` lists and a non-empty ``categories``
-  list of dicts with int ``id`` (``COCOeval`` reads it); a training file has at least one annotation; the
-  dataset's metainfo has one OKS sigma per joint (K). These concern the whole file: ``'skip'`` cannot skip them.
+  list of dicts with int ``id`` (``COCOeval`` reads it); a training file has at least one annotation. These concern
+  the whole file: ``'skip'`` cannot skip them. (The metainfo itself, one OKS sigma per joint included, is checked by
+  :mod:`swahr_mmpose.datasets.metainfo` when a checked dataset is built, and CocoMetric's sigmas by
+  ``ConsistencyCheckHook``.)
 * image: ``id`` an int, unique; ``file_name`` a non-empty string; ``width`` / ``height`` positive ints; with
   ``check_images`` the file exists, decodes and has that size.
 * annotation: ``id`` an int, unique; ``image_id`` one of the images; ``category_id`` present;
@@ -46,7 +48,7 @@ MESSAGE_LIMIT = 10
 # Problem kinds whose annotation cannot become an ignore region: its image is dropped in 'skip' mode.
 _STRUCTURAL_KINDS = frozenset({'missing id', 'duplicate id', 'missing category_id'})
 # Fields of problems that concern the whole file (or the dataset's metainfo): no policy can skip them.
-_FILE_FIELDS = frozenset({'file', 'categories', 'annotations', 'sigmas'})
+_FILE_FIELDS = frozenset({'file', 'categories', 'annotations'})
 
 
 @dataclass(frozen=True)
@@ -525,7 +527,6 @@ def check_coco_keypoints(data: Dict[str, Any],
                          check_images: bool = False,
                          max_outside: float = DEFAULT_MAX_OUTSIDE,
                          num_threads: int = 8,
-                         sigmas: Optional[Sequence[float]] = None,
                          for_training: bool = False) -> AnnotationReport:
     """Check a loaded COCO keypoint annotation dict (see the module docstring for the rules).
 
@@ -537,7 +538,6 @@ def check_coco_keypoints(data: Dict[str, Any],
         check_images: decode every image file and compare its size (slow: reads the whole data set).
         max_outside: labelled joints and boxes further than this many image sizes outside the image are absurd.
         num_threads: threads that read images.
-        sigmas: the dataset metainfo's OKS sigmas (``metainfo['sigmas']``), checked to have K values.
         for_training: the file trains a model, so it needs at least one annotation.
 
     Returns:
@@ -556,7 +556,7 @@ def check_coco_keypoints(data: Dict[str, Any],
             raise BadAnnotationError(f'{file}: expected a COCO keypoint file with an {key!r} list, got '
                                      f'{type(data.get(key)).__name__}')
     checker = _Checker(file, num_keypoints, max_outside)
-    _check_file_level(checker, data, sigmas, for_training)
+    _check_file_level(checker, data, for_training)
     images = checker.check_images(data['images'])
     checker.screen(data['annotations'], images)
     seen_ids: set = set()
@@ -578,9 +578,8 @@ def check_coco_keypoints(data: Dict[str, Any],
         images_without_annotations=[i for i in images if i not in with_annotations])
 
 
-def _check_file_level(checker: _Checker, data: Dict[str, Any], sigmas: Optional[Sequence[float]],
-                      for_training: bool) -> None:
-    """``categories``, the sigmas' length and (for training) a non-empty ``annotations`` list."""
+def _check_file_level(checker: _Checker, data: Dict[str, Any], for_training: bool) -> None:
+    """``categories`` and (for training) a non-empty ``annotations`` list."""
     categories = data.get('categories')
     if 'categories' not in data:
         checker.add(None, None, 'categories', 'missing categories', 'the key is missing (COCOeval reads the '
@@ -589,10 +588,6 @@ def _check_file_level(checker: _Checker, data: Dict[str, Any], sigmas: Optional[
             not all(isinstance(c, dict) and _is_int(c.get('id')) for c in categories):
         checker.add(None, None, 'categories', 'malformed categories',
                     f"expected a non-empty list of dicts with an int 'id', got {_short(categories)}", -1)
-    if sigmas is not None and len(sigmas) != checker.num_keypoints:
-        checker.add(None, None, 'sigmas', 'wrong sigmas length',
-                    f"the dataset metainfo has {len(sigmas)} OKS sigmas for its K={checker.num_keypoints} joints; "
-                    "COCOeval needs one per joint (fix the metainfo's 'sigmas', or its keypoint_info)", -1)
     if for_training and not data['annotations']:
         checker.add(None, None, 'annotations', 'no annotations',
                     'the annotations list is empty: there is nothing to train on (an image-info file without '
@@ -634,7 +629,6 @@ def check_annotation_file(ann_file: str,
         BadAnnotationError: the file cannot be read as a COCO keypoint file at all.
     """
     data = load_annotation_file(ann_file)
-    sigmas = metainfo.get('sigmas')
     report = check_coco_keypoints(
         data,
         num_keypoints=int(metainfo['num_keypoints']),
@@ -643,7 +637,6 @@ def check_annotation_file(ann_file: str,
         check_images=check_images,
         max_outside=max_outside,
         num_threads=num_threads,
-        sigmas=None if sigmas is None else list(np.asarray(sigmas).reshape(-1)),
         for_training=for_training)
     return data, report
 

@@ -178,6 +178,15 @@ def test_sigmas_of_the_wrong_length(tmp_path, clean_root, capsys):
         train_dataset(cfg)
 
 
+def test_a_training_set_without_sigmas_builds(tmp_path, clean_root):
+    """MMPose ships metainfo files with sigmas=[] (e.g. onehand10k): they train; only CocoMetric needs sigmas (the
+    consistency check says so before a validation)."""
+    metainfo = tmp_path / 'coco_no_sigmas.py'
+    metainfo.write_text(open(COCO_META).read() + "\ndataset_info['sigmas'] = []\n")
+    dataset = train_dataset(config_for(tmp_path, clean_root, metainfo=str(metainfo)))
+    assert len(dataset) > 0
+
+
 UNREADABLE = [
     (b'[{"images": [], "annotations": []}]', 'expected a COCO keypoint file, a JSON object with "images", '
                                              '"annotations" and "categories", got a JSON list of 1 items'),

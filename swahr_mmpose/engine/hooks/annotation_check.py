@@ -1,7 +1,6 @@
 """Check the evaluators' ground truth before the first iteration (``CocoMetric`` loads its own annotation file)."""
 from typing import Optional, Set
 
-import numpy as np
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmpose.registry import HOOKS
@@ -67,9 +66,7 @@ class EvaluatorAnnotationCheckHook(Hook):
             return
         source = f'{getattr(metric, "ann_file", None) or "annotations"} ({loop_name} evaluator ' \
                  f'{type(metric).__name__})'
-        sigmas = dataset_meta.get('sigmas')  # the OKS sigmas the metric evaluates with
-        report = check_coco_keypoints(data, int(num_keypoints), file=source,
-                                      sigmas=None if sigmas is None else list(np.asarray(sigmas).reshape(-1)))
+        report = check_coco_keypoints(data, int(num_keypoints), file=source)
         cleaned = check_and_clean(data, report, policy)
         if cleaned is not data:
             metric.coco = coco_from_dict(cleaned)
