@@ -44,11 +44,12 @@ def check_dataset_info(info: Mapping[str, Any], source: str = 'metainfo') -> Lis
         return [f'{source} keypoint_info is empty']
     if sorted(int(k) for k in kpt_info) != list(range(num)):
         problems.append(f'{source} keypoint_info keys must be 0..{num - 1}, got {sorted(kpt_info)}')
-    names = [kpt_info[k].get('name') for k in sorted(kpt_info, key=int)]
+    keys = sorted(kpt_info, key=int)  # int or str keys (a dict read from JSON), any numbering: checked above
+    names = [kpt_info[k].get('name') for k in keys]
     if len(set(names)) != num or None in names:
         problems.append(f'{source} keypoint_info names must be present and unique, got {names}')
     name_set = set(names)
-    for k in sorted(kpt_info, key=int):
+    for k in keys:
         kpt = kpt_info[k]
         if 'id' in kpt and int(kpt['id']) != int(k):
             problems.append(f'{source} keypoint_info[{k}] has id={kpt["id"]}; it must equal its key {k}')
@@ -57,7 +58,7 @@ def check_dataset_info(info: Mapping[str, Any], source: str = 'metainfo') -> Lis
             problems.append(f'{source} keypoint_info[{k}] ({kpt.get("name")!r}) swaps with {swap!r}, which is not a '
                             f'keypoint name; use one of {names} (or swap=\'\' for a joint on the symmetry axis)')
         elif swap and swap != kpt.get('name'):
-            partner = kpt_info[names.index(swap)]
+            partner = kpt_info[keys[names.index(swap)]]
             if partner.get('swap', '') != kpt.get('name'):
                 problems.append(f'{source} keypoint_info: {kpt.get("name")!r} swaps with {swap!r} but {swap!r} swaps '
                                 f'with {partner.get("swap", "")!r}; flip pairs must be mutual')

@@ -7,7 +7,7 @@ from mmpose.evaluation.metrics import CocoMetric
 from mmpose.registry import DATASETS, MODELS
 
 from swahr_mmpose.codecs.utils.keypoint_order import load_metainfo
-from swahr_mmpose.datasets.metainfo import MetainfoError, resolve_metainfo_file
+from swahr_mmpose.datasets.metainfo import MetainfoError, check_dataset_info, resolve_metainfo_file
 from swahr_mmpose.engine.hooks import (ConfigConsistencyError, check_dataset_against_head, check_evaluator_sigmas,
                                        check_flip_indices)
 from swahr_mmpose.engine.hooks.consistency_check import config_sets_keypoint_order
@@ -73,6 +73,13 @@ def test_flip_pairs_of_the_wrong_length_or_not_mutual():
 def _raw_ap10k():
     """AP-10K's ``dataset_info`` as a raw dict (what a dataset's ``metainfo`` may be)."""
     return Config.fromfile(resolve_metainfo_file(AP10K)).dataset_info.to_dict()
+
+
+def test_flip_partners_are_found_by_key_for_string_keys():
+    """A metainfo read from JSON has string keys; mutual flip pairs must not be reported (nor raise KeyError)."""
+    raw = _raw_ap10k()
+    raw['keypoint_info'] = {str(k): v for k, v in raw['keypoint_info'].items()}
+    assert check_dataset_info(raw) == []
 
 
 def test_metainfo_file_errors_name_the_field():
