@@ -44,7 +44,7 @@ def check_and_clean(data: Dict[str, Any], report: AnnotationReport, policy: str)
         return data
     file_level = any(p.file_level for p in report.problems)
     if policy == 'raise' or file_level:
-        hints = ([FILE_LEVEL_HINT] if file_level else []) + ([SKIP_HINT] if policy == 'raise' else [])
+        hints = [FILE_LEVEL_HINT] if file_level else [SKIP_HINT]  # 'skip' cannot help with a whole-file problem
         raise BadAnnotationError(report.error_message(hint='\n'.join(hints)))
     cleaned, summary = skip_bad_annotations(data, report)
     print_log(summary.message(), logger='current', level=logging.WARNING)
