@@ -211,15 +211,16 @@ def _any_rank(flag: bool) -> bool:
 
 
 def _max_abs(tensors: Dict[str, torch.Tensor]) -> Tuple[List[str], torch.Tensor]:
-    """(names, max |value| of each floating-point tensor as a float64 CPU tensor): one fused reduction."""
+    """(names, max |value| of each floating-point tensor as a float64 CPU tensor), one device sync."""
     names = [name for name, t in tensors.items() if t.is_floating_point() and t.numel()]
     values = [tensors[name].detach() for name in names]
     if not values:
         return [], torch.zeros(0, dtype=torch.float64)
     with torch.no_grad():
-        norms = torch._foreach_norm(values, math.inf) if hasattr(torch, '_foreach_norm') else \
-            [v.abs().max() for v in values]
-        return names, torch.stack([n.float() for n in norms]).to(device='cpu', dtype=torch.float64)  # one sync
+        # public per-tensor reductions: on the CPU faster than the private torch._foreach_norm(values, inf) (W32-512,
+        # 1525 tensors: 35 vs 113 ms)
+        norms = [v.abs().max().float() for v in values]
+        return names, torch.stack(norms).to(device='cpu', dtype=torch.float64)  # one sync
 
 
 def _non_finite_tensors(state_dict: Dict[str, torch.Tensor]) -> list:
