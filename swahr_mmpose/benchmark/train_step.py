@@ -63,7 +63,7 @@ class TrainStepTimer:
         with wrapper.optim_context(model), torch.autocast('cpu', dtype=self.cpu_autocast,
                                                           enabled=self.cpu_autocast is not None):
             data = model.data_preprocessor(batch, True)
-            losses = model._run_forward(data, mode='loss')
+            losses = model(**data, mode='loss')
         parsed, log_vars = model.parse_losses(losses)
         _sync(device)
         times['forward'] = time.perf_counter() - start
