@@ -9,16 +9,22 @@ Usage::
     python tools/benchmark_zoo.py [--quick] [--models REGEX] [--device cpu|cuda] [--memory-gb 24]
                                   [--out-md FILE] [--out-json FILE] [--data ROOT --checkpoint NAME=PATH ...]
 """
-import argparse
-import json
-import os.path as osp
-import sys
-from typing import List, Optional
+import os
 
-import torch
+# Before torch loads OpenMP: waiting threads sleep instead of spinning (docs/cpu_threads.md); a value set by the user
+# is kept.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-from swahr_mmpose.benchmark.zoo import BenchmarkSettings, run_zoo_benchmark, select_models, write_json
-from swahr_mmpose.benchmark.zoo_report import format_zoo_report
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os.path as osp  # noqa: E402
+import sys  # noqa: E402
+from typing import List, Optional  # noqa: E402
+
+import torch  # noqa: E402
+
+from swahr_mmpose.benchmark.zoo import BenchmarkSettings, run_zoo_benchmark, select_models, write_json  # noqa: E402
+from swahr_mmpose.benchmark.zoo_report import format_zoo_report  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

@@ -10,7 +10,7 @@ import pytest
 from swahr_mmpose.benchmark.threads import compare_thread_settings
 
 REPO = Path(__file__).resolve().parents[2]
-PYTHON_TOOLS = ('benchmark_decoder.py', 'benchmark_inference.py', 'benchmark_training.py')
+PYTHON_TOOLS = ('benchmark_decoder.py', 'benchmark_inference.py', 'benchmark_training.py', 'benchmark_zoo.py')
 
 CHECK_PYTHON_TOOLS = '''
 import os, runpy, sys
