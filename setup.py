@@ -66,7 +66,10 @@ if __name__ == '__main__':  # a plain module for the tests (add_mim_extension); 
         # right build depends on the user's CUDA; tools/setup_env.sh installs them.
         install_requires=read_requirements('runtime'),
         # deploy: ONNX export and ONNX Runtime inference (swahr_mmpose.deploy); not needed for training
-        extras_require={'tests': read_requirements('tests'), 'deploy': read_requirements('deploy')},
+        extras_require={
+            'tests': read_requirements('tests'),
+            'deploy': read_requirements('deploy')
+        },
         cmdclass={'build_py': BuildPyWithMim},
         license='Apache License 2.0',
         zip_safe=False,

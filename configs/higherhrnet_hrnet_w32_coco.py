@@ -2,5 +2,4 @@
 # and the HigherHRNet detection threshold 0.1.
 _base_ = ['./swahr_hrnet_w32_coco.py']
 
-model = dict(
-    head=dict(with_scale=False, heatmap_loss=dict(weight_mode='none'), decoder=dict(decode_keypoint_thr=0.1)))
+model = dict(head=dict(with_scale=False, heatmap_loss=dict(weight_mode='none'), decoder=dict(decode_keypoint_thr=0.1)))

@@ -41,9 +41,8 @@ val_pipeline = [
     dict(type='ReferenceBottomupResize', input_size=codec['input_size']),
     dict(
         type='PackMultiScalePoseInputs',
-        meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape', 'input_size',
-                   'input_center', 'input_scale', 'flip', 'flip_direction', 'flip_indices', 'raw_ann_info',
-                   'skeleton_links')),
+        meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape', 'input_size', 'input_center',
+                   'input_scale', 'flip', 'flip_direction', 'flip_indices', 'raw_ann_info', 'skeleton_links')),
 ]
 
 model = dict(head=dict(decoder=codec))

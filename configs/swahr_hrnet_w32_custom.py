@@ -37,8 +37,7 @@ train_dataloader = dict(
         data_prefix=dict(img=train_img_prefix),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    dataset=dict(
-        metainfo=metainfo, data_root=data_root, ann_file=val_ann_file, data_prefix=dict(img=val_img_prefix)))
+    dataset=dict(metainfo=metainfo, data_root=data_root, ann_file=val_ann_file, data_prefix=dict(img=val_img_prefix)))
 test_dataloader = val_dataloader
 # CocoMetric takes its OKS sigmas from the dataset's metainfo.
 val_evaluator = dict(ann_file=data_root + val_ann_file)

@@ -28,14 +28,11 @@ model = dict(
             stage1=dict(num_blocks=(2, ), num_channels=(32, )),
             stage2=dict(num_blocks=(2, 2), num_channels=(width, 2 * width)),
             stage3=dict(num_modules=1, num_blocks=(2, 2, 2), num_channels=(width, 2 * width, 4 * width)),
-            stage4=dict(
-                num_modules=1, num_blocks=(2, 2, 2, 2), num_channels=(width, 2 * width, 4 * width, 8 * width))),
+            stage4=dict(num_modules=1, num_blocks=(2, 2, 2, 2), num_channels=(width, 2 * width, 4 * width, 8 * width))),
         init_cfg=None),  # no ImageNet weights offline: train from scratch
     head=dict(
-        in_channels=width,
-        num_basic_blocks=2,
-        decoder=codec,
-        tag_loss=dict(pull_loss_factor=0.1, push_loss_factor=0.1)))
+        in_channels=width, num_basic_blocks=2, decoder=codec, tag_loss=dict(pull_loss_factor=0.1,
+                                                                            push_loss_factor=0.1)))
 
 # Channels-last convolutions: same math, ~20 % faster training steps on the CPU (swahr_mmpose/engine/hooks).
 custom_hooks = _base_.custom_hooks + [dict(type='ChannelsLastHook')]
@@ -48,8 +45,7 @@ param_scheduler = [
     dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=warmup_iters, end=max_iters),
 ]
 default_hooks = dict(
-    logger=dict(interval=20),
-    checkpoint=dict(by_epoch=False, interval=max_iters, save_best='coco/AP', rule='greater'))
+    logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=max_iters, save_best='coco/AP', rule='greater'))
 log_processor = dict(by_epoch=False)
 
 # The data pipeline runs in the main process: on 2 cores a worker process competes with torch's two threads

@@ -23,7 +23,11 @@ QUICKSTART_SCENE = dict(height_range=(0.3, 0.9), people_per_image=(1, 4), clutte
 DEFAULT_CONFIG = 'configs/swahr_hrnet_w32_synthetic.py'  # the repository's, see find_config
 
 
-def ensure_dataset(data_root: str, num_train: int, num_val: int, image_size: int, seed: int,
+def ensure_dataset(data_root: str,
+                   num_train: int,
+                   num_val: int,
+                   image_size: int,
+                   seed: int,
                    scene: Optional[dict] = None) -> str:
     """Generate the synthetic set in ``data_root`` unless the same one (same arguments) is already there.
 
@@ -33,8 +37,13 @@ def ensure_dataset(data_root: str, num_train: int, num_val: int, image_size: int
     from swahr_mmpose.datasets.synthetic import make_synthetic_coco
 
     scene = dict(QUICKSTART_SCENE if scene is None else scene)
-    spec = dict(num_train=num_train, num_val=num_val, image_size=[image_size, image_size], seed=seed,
-                scene={k: list(v) if isinstance(v, tuple) else v for k, v in scene.items()})
+    spec = dict(
+        num_train=num_train,
+        num_val=num_val,
+        image_size=[image_size, image_size],
+        seed=seed,
+        scene={k: list(v) if isinstance(v, tuple) else v
+               for k, v in scene.items()})
     stamp = osp.join(data_root, 'generator_args.json')
     if osp.isfile(stamp):
         with open(stamp) as f:
@@ -42,15 +51,21 @@ def ensure_dataset(data_root: str, num_train: int, num_val: int, image_size: int
                 print(f'[quickstart] reusing synthetic data in {data_root}')
                 return data_root
     print(f'[quickstart] generating synthetic data in {data_root} ({spec})')
-    make_synthetic_coco(data_root, num_train=num_train, num_val=num_val, image_size=(image_size, image_size),
-                        seed=seed, **scene)
+    make_synthetic_coco(
+        data_root, num_train=num_train, num_val=num_val, image_size=(image_size, image_size), seed=seed, **scene)
     with open(stamp, 'w') as f:
         json.dump(spec, f)
     return data_root
 
 
-def build_config(config: str, data_root: str, work_dir: str, seed: int, iters: Optional[int] = None,
-                 max_minutes: Optional[float] = None, device: Optional[str] = None, cfg_options: Optional[dict] = None):
+def build_config(config: str,
+                 data_root: str,
+                 work_dir: str,
+                 seed: int,
+                 iters: Optional[int] = None,
+                 max_minutes: Optional[float] = None,
+                 device: Optional[str] = None,
+                 cfg_options: Optional[dict] = None):
     """The synthetic config pointed at ``data_root`` and ``work_dir``; ``iters`` rescales its schedule (0 keeps the
     freshly initialised model); ``max_minutes`` adds the wall-clock budget hook. ``config`` is a path, or a path
     relative to the repository (``configs/...``) found in the checkout or the installed package."""
@@ -77,9 +92,8 @@ def build_config(config: str, data_root: str, work_dir: str, seed: int, iters: O
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)
     if max_minutes:
-        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-            dict(type='TrainingTimeBudgetHook', max_seconds=max_minutes * 60)
-        ]
+        cfg.custom_hooks = list(cfg.get('custom_hooks',
+                                        [])) + [dict(type='TrainingTimeBudgetHook', max_seconds=max_minutes * 60)]
     if device:
         cfg.device = device
     if cfg_options:
@@ -98,7 +112,11 @@ def rescale_schedule(cfg, iters: int) -> None:
             scheduler['end'] = max(begin + 1, int(round(scheduler['end'] * iters / old)))
 
 
-def draw_prediction_grid(model, dataloader, out_file: str, num_images: int = 8, columns: int = 2,
+def draw_prediction_grid(model,
+                         dataloader,
+                         out_file: str,
+                         num_images: int = 8,
+                         columns: int = 2,
                          kpt_thr: float = 0.3) -> str:
     """One PNG: for each of the first ``num_images`` validation images, the ground truth (left) next to the
     prediction (right), drawn by MMPose's visualizer, ``columns`` pairs per row."""
@@ -118,10 +136,10 @@ def draw_prediction_grid(model, dataloader, out_file: str, num_images: int = 8, 
                 gt = sample.gt_instances
                 visible = np.asarray(gt.keypoints_visible)
                 labelled = visible.reshape(len(visible), -1).sum(axis=1) > 0
-                sample.gt_instances = InstanceData(keypoints=np.asarray(gt.keypoints)[labelled],
-                                                   keypoints_visible=visible[labelled])
-                visualizer.add_datasample('pair', image, sample, draw_gt=True, draw_pred=True, draw_bbox=False,
-                                          kpt_thr=kpt_thr, show=False)
+                sample.gt_instances = InstanceData(
+                    keypoints=np.asarray(gt.keypoints)[labelled], keypoints_visible=visible[labelled])
+                visualizer.add_datasample(
+                    'pair', image, sample, draw_gt=True, draw_pred=True, draw_bbox=False, kpt_thr=kpt_thr, show=False)
                 tiles.append(visualizer.get_image())
                 if len(tiles) == num_images:
                     break
@@ -129,11 +147,16 @@ def draw_prediction_grid(model, dataloader, out_file: str, num_images: int = 8, 
                 break
     height = max(t.shape[0] for t in tiles)
     width = max(t.shape[1] for t in tiles)
-    tiles = [cv2.copyMakeBorder(t, 2, 2 + height - t.shape[0], 2, 2 + width - t.shape[1], cv2.BORDER_CONSTANT,
-                                value=(255, 255, 255)) for t in tiles]
+    tiles = [
+        cv2.copyMakeBorder(
+            t, 2, 2 + height - t.shape[0], 2, 2 + width - t.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255))
+        for t in tiles
+    ]
     blank = np.full_like(tiles[0], 255)
-    rows = [np.concatenate(tiles[i:i + columns] + [blank] * (columns - len(tiles[i:i + columns])), axis=1)
-            for i in range(0, len(tiles), columns)]
+    rows = [
+        np.concatenate(tiles[i:i + columns] + [blank] * (columns - len(tiles[i:i + columns])), axis=1)
+        for i in range(0, len(tiles), columns)
+    ]
     grid = np.concatenate(rows, axis=0)
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     cv2.imwrite(out_file, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
@@ -177,8 +200,14 @@ def run_quickstart(config: str = DEFAULT_CONFIG,
     metrics = runner.test()
 
     summary: Dict[str, object] = {f'coco/{k}': float(metrics[f'coco/{k}']) for k in METRICS if f'coco/{k}' in metrics}
-    summary.update(train_minutes=train_minutes, iters=int(runner.iter), planned_iters=int(cfg.train_cfg.max_iters),
-                   stopped_early=stopped_early, seed=seed, data_seed=data_seed, config=osp.basename(config))
+    summary.update(
+        train_minutes=train_minutes,
+        iters=int(runner.iter),
+        planned_iters=int(cfg.train_cfg.max_iters),
+        stopped_early=stopped_early,
+        seed=seed,
+        data_seed=data_seed,
+        config=osp.basename(config))
     result_file = osp.join(work_dir, 'predictions.keypoints.json')  # written by CocoMetric (outfile_prefix)
     if osp.isfile(result_file):
         summary['ap_by_size'] = ap_by_person_size(cfg.test_evaluator.ann_file, result_file)
@@ -186,14 +215,15 @@ def run_quickstart(config: str = DEFAULT_CONFIG,
     if error_analysis:
         dataloader = runner.test_dataloader
         stride = network_stride(model)
-        analysis = evaluate_error_analysis(collect_image_maps(model, dataloader), model.head.decoder,
-                                           cfg.test_evaluator, dataloader.dataset.metainfo, 2 * stride)
-        summary['error_analysis'] = dict(ap={v: m['AP'] for v, m in analysis['metrics'].items()},
-                                         **analysis['detection'].summary())
+        analysis = evaluate_error_analysis(
+            collect_image_maps(model, dataloader), model.head.decoder, cfg.test_evaluator, dataloader.dataset.metainfo,
+            2 * stride)
+        summary['error_analysis'] = dict(
+            ap={v: m['AP']
+                for v, m in analysis['metrics'].items()}, **analysis['detection'].summary())
     if num_grid_images:
         summary['grid'] = draw_prediction_grid(model, runner.test_dataloader,
-                                               osp.join(work_dir, 'predictions_vs_ground_truth.png'),
-                                               num_grid_images)
+                                               osp.join(work_dir, 'predictions_vs_ground_truth.png'), num_grid_images)
     with open(osp.join(work_dir, 'quickstart_summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
     print('\n'.join(format_summary(summary, work_dir)))
@@ -247,18 +277,24 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     parser.add_argument('--image-size', type=int, default=256)
     parser.add_argument('--seed', type=int, default=0, help='training seed')
     parser.add_argument('--data-seed', type=int, default=0, help='seed of the built-in data set')
-    parser.add_argument('--iters', type=int, default=None,
-                        help='training iterations (default: the config\'s); 0 evaluates the untrained model')
-    parser.add_argument('--max-minutes', type=float, default=None,
-                        help='optional wall-clock training budget; a run it cuts short is flagged in the summary')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=None,
+        help='training iterations (default: the config\'s); 0 evaluates the untrained model')
+    parser.add_argument(
+        '--max-minutes',
+        type=float,
+        default=None,
+        help='optional wall-clock training budget; a run it cuts short is flagged in the summary')
     parser.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda if available)")
     parser.add_argument('--num-grid-images', type=int, default=8)
     parser.add_argument('--no-error-analysis', action='store_true')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None)
     args = parser.parse_args(argv)
     return run_quickstart(args.config, args.work_dir, args.data_root, args.num_train, args.num_val, args.image_size,
-                          args.seed, args.data_seed, args.iters, args.max_minutes, args.device,
-                          args.num_grid_images, not args.no_error_analysis, args.cfg_options)
+                          args.seed, args.data_seed, args.iters, args.max_minutes, args.device, args.num_grid_images,
+                          not args.no_error_analysis, args.cfg_options)
 
 
 def summarize_runs(summary_files: Sequence[str]) -> List[str]:
@@ -289,8 +325,10 @@ def summarize_runs(summary_files: Sequence[str]) -> List[str]:
                 for name in size_bins]
     # A column that is -1 for every run (COCO's "no such people", e.g. AP (L) on the built-in set) says nothing.
     columns = [(name, get) for name, get in columns if any(get(run) != -1 for run in runs_all)]
-    lines = ['| config | seeds | iterations | train min | ' + ' | '.join(name for name, _ in columns) + ' |',
-             '|---|---|---|---|' + '---|' * len(columns)]
+    lines = [
+        '| config | seeds | iterations | train min | ' + ' | '.join(name for name, _ in columns) + ' |',
+        '|---|---|---|---|' + '---|' * len(columns)
+    ]
     for config, runs in sorted(groups.items()):
         seeds = ', '.join(str(run['seed']) for run in sorted(runs, key=lambda r: r['seed']))
         iters = ', '.join(sorted({str(run['iters']) for run in runs}))

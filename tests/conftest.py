@@ -6,8 +6,9 @@ import pytest
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: end-to-end checks excluded from the default suite')
-    config.addinivalue_line('markers', 'cuda: GPU checks (tests/test_cuda; `bash tools/run_tests.sh -m cuda`), skipped '
-                            'with the reason without CUDA')
+    config.addinivalue_line(
+        'markers', 'cuda: GPU checks (tests/test_cuda; `bash tools/run_tests.sh -m cuda`), skipped '
+        'with the reason without CUDA')
 
 
 @pytest.fixture(scope='session', autouse=True)

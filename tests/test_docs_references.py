@@ -18,8 +18,11 @@ def github_anchors(markdown: str) -> set:
 
 
 def test_docs_references_resolve():
-    files = subprocess.run(['git', 'ls-files', '*.py', '*.md', '*.sh', '*.txt', '*.cfg'], cwd=REPO, check=True,
-                           capture_output=True, text=True).stdout.split()
+    files = subprocess.run(['git', 'ls-files', '*.py', '*.md', '*.sh', '*.txt', '*.cfg'],
+                           cwd=REPO,
+                           check=True,
+                           capture_output=True,
+                           text=True).stdout.split()
     checked, broken = 0, []
     for name in files:
         text = (REPO / name).read_text(encoding='utf-8')

@@ -24,8 +24,11 @@ def main(argv=None) -> int:
     parser.add_argument('checkpoint')
     parser.add_argument('--device', default=None, help="'cuda', 'cpu', ... (default: cuda if available)")
     parser.add_argument('--max-images', type=int, default=None, help='analyse only the first N test images')
-    parser.add_argument('--match-radius', type=float, default=2.0,
-                        help='keypoint detection match radius in level-0 heatmap px (default 2, the GT sigma)')
+    parser.add_argument(
+        '--match-radius',
+        type=float,
+        default=2.0,
+        help='keypoint detection match radius in level-0 heatmap px (default 2, the GT sigma)')
     parser.add_argument('--json', help='also write the numbers to this file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None)
     args = parser.parse_args(argv)
@@ -34,8 +37,13 @@ def main(argv=None) -> int:
     print('\n'.join(format_error_analysis(results)))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(metrics=results['metrics'], num_images=results['num_images'],
-                           detection=results['detection'].summary()), f, indent=2)
+            json.dump(
+                dict(
+                    metrics=results['metrics'],
+                    num_images=results['num_images'],
+                    detection=results['detection'].summary()),
+                f,
+                indent=2)
     return 0
 
 

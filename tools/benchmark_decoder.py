@@ -29,17 +29,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--device', default='cpu', help='device of the maps (all decoders run there)')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch default)')
-    parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
-                        help='wall time, or process CPU time (steadier on a shared machine)')
-    parser.add_argument('--min-speedup', type=float, default=8.0,
-                        help='required speed-up over MMPose as configured (decode_max_instances=30)')
+    parser.add_argument(
+        '--clock',
+        choices=('wall', 'cpu'),
+        default='wall',
+        help='wall time, or process CPU time (steadier on a shared machine)')
+    parser.add_argument(
+        '--min-speedup',
+        type=float,
+        default=8.0,
+        help='required speed-up over MMPose as configured (decode_max_instances=30)')
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    rows = run_decoder_benchmark(args.people, args.canvas, args.repeats, args.mmpose_repeats, args.warmup,
-                                 args.device, clock=args.clock)
-    print('\n'.join(format_decoder_benchmark(rows, args.canvas, args.device, args.clock, args.repeats,
-                                             args.mmpose_repeats)))
+    rows = run_decoder_benchmark(
+        args.people, args.canvas, args.repeats, args.mmpose_repeats, args.warmup, args.device, clock=args.clock)
+    print('\n'.join(
+        format_decoder_benchmark(rows, args.canvas, args.device, args.clock, args.repeats, args.mmpose_repeats)))
     ok = all(r['speedup_vs_cap30'] >= args.min_speedup for r in rows)
     print(f"speed-up over MMPose (cap 30) >= {args.min_speedup:g}x on every workload: {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1

@@ -35,10 +35,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--warmup', type=int, default=2, help='untimed images per variant first')
     parser.add_argument('--backends', nargs='+', choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument('--flip', choices=sorted(FLIPS), default='both', help='flip test variants to time')
-    parser.add_argument('--device', default='auto', help="PyTorch device: 'auto' (cuda if available), 'cpu', "
-                        "'cuda:0', ...; ONNX Runtime uses CUDA on a CUDA device when its build has it")
-    parser.add_argument('--image-size', type=int, nargs=2, default=(640, 480), metavar=('W', 'H'),
-                        help='synthetic image size (default 640 480, i.e. a 704x512 canvas at input 512)')
+    parser.add_argument(
+        '--device',
+        default='auto',
+        help="PyTorch device: 'auto' (cuda if available), 'cpu', "
+        "'cuda:0', ...; ONNX Runtime uses CUDA on a CUDA device when its build has it")
+    parser.add_argument(
+        '--image-size',
+        type=int,
+        nargs=2,
+        default=(640, 480),
+        metavar=('W', 'H'),
+        help='synthetic image size (default 640 480, i.e. a 704x512 canvas at input 512)')
     parser.add_argument('--images', choices=('scene', 'noise'), default='scene')
     parser.add_argument('--threads', type=int, help='torch and ONNX Runtime CPU threads (default: their choice)')
     parser.add_argument('--onnx-dir', help='keep the exported models here (default: a temporary folder)')
@@ -58,8 +66,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(format_inference_benchmark(result))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump({**result, 'agreement': {str(k): v for k, v in result['agreement'].items()},
-                       'export_seconds': {str(k): v for k, v in result['export_seconds'].items()}}, f, indent=2)
+            json.dump(
+                {
+                    **result, 'agreement': {str(k): v
+                                            for k, v in result['agreement'].items()},
+                    'export_seconds': {str(k): v
+                                       for k, v in result['export_seconds'].items()}
+                },
+                f,
+                indent=2)
     return 0
 
 

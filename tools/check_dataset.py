@@ -19,8 +19,10 @@ from swahr_mmpose.datasets.metainfo import MetainfoError
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Check the annotation files of a config.')
     parser.add_argument('config', help='config file')
-    parser.add_argument('--check-images', action='store_true',
-                        help='also decode every image and compare its size with the annotation file (slow)')
+    parser.add_argument(
+        '--check-images',
+        action='store_true',
+        help='also decode every image and compare its size with the annotation file (slow)')
     parser.add_argument('--max-problems', type=int, default=50, help='problems listed per file (default 50)')
     parser.add_argument('--threads', type=int, default=8, help='threads reading images (--check-images)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')

@@ -35,8 +35,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        lines = convert_checkpoint_file(args.src, args.dst, args.config, args.state_dict_key,
-                                        weights_only=not args.unsafe_load)
+        lines = convert_checkpoint_file(
+            args.src, args.dst, args.config, args.state_dict_key, weights_only=not args.unsafe_load)
     except CheckpointConversionError as err:
         print(f'ERROR: {err}', file=sys.stderr)
         return 1

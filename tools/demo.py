@@ -33,24 +33,44 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('input', help='an image file or a folder of images')
     parser.add_argument('--out-dir', default='demo_out', help='output folder')
     parser.add_argument('--device', default=None, help='e.g. cpu or cuda:0; default: CUDA if available')
-    parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
-                        help='pytorch: MMPoseInferencer; onnxruntime: CHECKPOINT is an exported .onnx model')
+    parser.add_argument(
+        '--backend',
+        choices=BACKENDS,
+        default='pytorch',
+        help='pytorch: MMPoseInferencer; onnxruntime: CHECKPOINT is an exported .onnx model')
     parser.add_argument('--kpt-thr', type=float, default=0.3, help='draw keypoints whose score exceeds this')
     parser.add_argument('--radius', type=int, default=3)
     parser.add_argument('--thickness', type=int, default=1)
-    parser.add_argument('--aug-scales', type=float, nargs='+', default=None,
-                        help='multi-scale test: extra scales besides 1.0 (e.g. 0.5 2.0)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config entries, e.g. model.test_cfg.flip_test=False')
+    parser.add_argument(
+        '--aug-scales',
+        type=float,
+        nargs='+',
+        default=None,
+        help='multi-scale test: extra scales besides 1.0 (e.g. 0.5 2.0)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        default={},
+        help='override config entries, e.g. model.test_cfg.flip_test=False')
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the demo; exit code 1 if any image failed."""
     args = parse_args(argv)
-    report = run_demo(args.config, args.checkpoint, args.input, out_dir=args.out_dir, device=args.device,
-                      backend=args.backend, kpt_thr=args.kpt_thr, radius=args.radius, thickness=args.thickness,
-                      aug_scales=args.aug_scales, cfg_options=args.cfg_options)
+    report = run_demo(
+        args.config,
+        args.checkpoint,
+        args.input,
+        out_dir=args.out_dir,
+        device=args.device,
+        backend=args.backend,
+        kpt_thr=args.kpt_thr,
+        radius=args.radius,
+        thickness=args.thickness,
+        aug_scales=args.aug_scales,
+        cfg_options=args.cfg_options)
     return 1 if report.failed else 0
 
 

@@ -15,10 +15,14 @@ from swahr_mmpose.analysis.complexity import format_report, get_complexity
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Parameters and FLOPs of backbone + head (no decoding).')
     parser.add_argument('config', help='model config file')
-    parser.add_argument('--input-size', type=int, nargs='+', default=[512],
-                        help='input height [width] in px (default 512; the papers use 512 for W32 and 640 for W48)')
-    parser.add_argument('--skip-mmengine', action='store_true',
-                        help='only parameters and the official-convention count (no trace)')
+    parser.add_argument(
+        '--input-size',
+        type=int,
+        nargs='+',
+        default=[512],
+        help='input height [width] in px (default 512; the papers use 512 for W32 and 640 for W48)')
+    parser.add_argument(
+        '--skip-mmengine', action='store_true', help='only parameters and the official-convention count (no trace)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--json', help='also write the numbers to this file')
     return parser.parse_args(argv)

@@ -28,19 +28,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--num-train', type=int, default=300, help='number of training images')
     parser.add_argument('--num-val', type=int, default=50, help='number of validation images')
     parser.add_argument('--seed', type=int, default=0, help='master seed (same seed -> identical files)')
-    parser.add_argument('--size', type=int, nargs='+', default=[256],
-                        help='image size: one value (square) or WIDTH HEIGHT, in px')
+    parser.add_argument(
+        '--size', type=int, nargs='+', default=[256], help='image size: one value (square) or WIDTH HEIGHT, in px')
     parser.add_argument('--format', choices=('jpg', 'png'), default='jpg', help='image file format')
     parser.add_argument('--jpeg-quality', type=int, default=95)
     parser.add_argument('--max-people', type=int, default=None, help='max labelled persons per image (default 6)')
     parser.add_argument('--crowd-prob', type=float, default=None, help='probability of a crowd region per image')
-    parser.add_argument('--tiny-prob', type=float, default=None,
-                        help='probability of tiny unlabelled-keypoint (num_keypoints=0) persons per image')
-    parser.add_argument('--metainfo', default=None,
-                        help='keypoint set: MMPose metainfo file (configs/_base_/datasets/*.py style); default COCO-17')
+    parser.add_argument(
+        '--tiny-prob',
+        type=float,
+        default=None,
+        help='probability of tiny unlabelled-keypoint (num_keypoints=0) persons per image')
+    parser.add_argument(
+        '--metainfo',
+        default=None,
+        help='keypoint set: MMPose metainfo file (configs/_base_/datasets/*.py style); default COCO-17')
     parser.add_argument('--category', default='person', help='COCO category name of the figures (with --metainfo)')
-    parser.add_argument('--preview', default=None,
-                        help='also write the first training image with its annotations drawn to this .png path')
+    parser.add_argument(
+        '--preview',
+        default=None,
+        help='also write the first training image with its annotations drawn to this .png path')
     return parser.parse_args(argv)
 
 
@@ -62,10 +69,18 @@ def main(argv=None) -> int:
 
     start = time.perf_counter()
     try:
-        paths = make_synthetic_coco(args.out, num_train=args.num_train, num_val=args.num_val, image_size=size,
-                                    seed=args.seed, image_format=args.format, jpeg_quality=args.jpeg_quality,
-                                    config=SceneConfig(), metainfo=args.metainfo, category=args.category,
-                                    **overrides)
+        paths = make_synthetic_coco(
+            args.out,
+            num_train=args.num_train,
+            num_val=args.num_val,
+            image_size=size,
+            seed=args.seed,
+            image_format=args.format,
+            jpeg_quality=args.jpeg_quality,
+            config=SceneConfig(),
+            metainfo=args.metainfo,
+            category=args.category,
+            **overrides)
     except (ValueError, FileNotFoundError) as err:
         raise SystemExit(f'error: {err}')
     elapsed = time.perf_counter() - start

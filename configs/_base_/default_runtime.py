@@ -27,16 +27,8 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     # MMEngine's CheckpointHook, but checkpoints are written atomically and old ones removed only after the new
     # one is complete: a crash while saving never loses the last good checkpoint (any max_keep_ckpts).
-    checkpoint=dict(
-        type='AtomicCheckpointHook',
-        interval=10,
-        max_keep_ckpts=3,
-        save_best='coco/AP',
-        rule='greater'))
+    checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=3, save_best='coco/AP', rule='greater'))
 
 # MMPose 1.3.2's PoseLocalVisualizer cannot draw keypoints under NumPy 2
 # (it calls int() on a 1-element array); this subclass fixes only that.
-visualizer = dict(
-    type='NumpyCompatPoseLocalVisualizer',
-    vis_backends=[dict(type='LocalVisBackend')],
-    name='visualizer')
+visualizer = dict(type='NumpyCompatPoseLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')], name='visualizer')

@@ -94,14 +94,17 @@ def mmengine_flops(model: nn.Module, input_shape: Sequence[int]) -> Dict[str, ob
         by_module = analyzer.by_module()
         return dict(
             total=int(analyzer.total()),
-            by_operator={k: int(v) for k, v in analyzer.by_operator().items()},
+            by_operator={k: int(v)
+                         for k, v in analyzer.by_operator().items()},
             backbone=int(by_module['model.backbone']),
             head=int(by_module['model.head']),
             scale_branches=int(by_module.get('model.head.conv_scale_layers', 0)),
             deconv=int(by_module.get('model.head.deconv_layers.0.0.0', 0)))
 
 
-def get_complexity(config, input_size: Tuple[int, int], with_mmengine: bool = True,
+def get_complexity(config,
+                   input_size: Tuple[int, int],
+                   with_mmengine: bool = True,
                    device: str = 'cpu') -> Dict[str, object]:
     """Parameters and FLOPs of ``config``'s network for an (H, W) input, as a dict (see :func:`format_report`).
 

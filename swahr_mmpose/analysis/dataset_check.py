@@ -61,8 +61,8 @@ def annotation_sources(cfg: Config) -> List[AnnotationSource]:
         for path, dataset_cfg in _dataset_configs(loader_cfg.get('dataset'), f'{loader}.dataset'):
             dataset = DATASETS.build(dict(dataset_cfg, lazy_init=True, pipeline=[]))
             loader_meta.setdefault(loader, dataset.metainfo)
-            source = sources.setdefault(dataset.ann_file, AnnotationSource(
-                dataset.ann_file, dataset.metainfo, dataset.data_prefix.get('img')))
+            source = sources.setdefault(
+                dataset.ann_file, AnnotationSource(dataset.ann_file, dataset.metainfo, dataset.data_prefix.get('img')))
             source.roles.append(path)
             source.for_training |= loader == 'train_dataloader'
     for evaluator, loader in EVALUATORS.items():
@@ -97,8 +97,12 @@ def check_config_annotations(cfg: Config,
                 num_threads=num_threads)
         except (OSError, ValueError) as error:  # missing / unreadable / not JSON / not a COCO file
             message = str(error) if isinstance(error, BadAnnotationError) else f'{type(error).__name__}: {error}'
-            report = AnnotationReport(source.ann_file, source.num_keypoints, problems=[
-                AnnotationProblem(source.ann_file, None, None, 'file', 'unreadable annotation file', message)])
+            report = AnnotationReport(
+                source.ann_file,
+                source.num_keypoints,
+                problems=[
+                    AnnotationProblem(source.ann_file, None, None, 'file', 'unreadable annotation file', message)
+                ])
         results.append((source, report))
     return results
 
@@ -127,7 +131,7 @@ def format_results(results: List[Tuple[AnnotationSource, AnnotationReport]], max
     bad = sum(not report.ok for _, report in results)
     # bad_annotations='skip' masks bad people; it cannot stand in for image files that are not there
     maskable = any(p.kind not in IMAGE_FILE_KINDS for _, report in results for p in report.problems)
-    lines.append(f'{len(results)} annotation file(s) checked, {bad} with problems.' + (
-        " Fix them, or train with the bad people masked: set the datasets' bad_annotations='skip' (see "
-        'docs/training.md).' if maskable else ''))
+    lines.append(f'{len(results)} annotation file(s) checked, {bad} with problems.' +
+                 (" Fix them, or train with the bad people masked: set the datasets' bad_annotations='skip' (see "
+                  'docs/training.md).' if maskable else ''))
     return '\n'.join(lines)

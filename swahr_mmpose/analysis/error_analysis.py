@@ -88,13 +88,18 @@ class DetectionStats:
         return [m / n if n else float('nan') for m, n in zip(self.matched_by_height, self.labelled_by_height)]
 
     def recall_by_visibility(self) -> Dict[int, float]:
-        return {v: self.matched_by_visibility[v] / n if n else float('nan')
-                for v, n in self.labelled_by_visibility.items()}
+        return {
+            v: self.matched_by_visibility[v] / n if n else float('nan')
+            for v, n in self.labelled_by_visibility.items()
+        }
 
     def summary(self) -> Dict[str, object]:
         """The rates as plain values, for JSON (``tools/analyze_errors.py --json``, the quickstart summary)."""
-        return dict(precision=self.precision, recall=self.recall, recall_by_height=self.recall_by_height(),
-                    recall_by_visibility=self.recall_by_visibility())
+        return dict(
+            precision=self.precision,
+            recall=self.recall,
+            recall_by_height=self.recall_by_height(),
+            recall_by_visibility=self.recall_by_visibility())
 
 
 # ----------------------------------------------------------------------------------------------- ground truth
@@ -125,8 +130,13 @@ def ground_truth_in_canvas(raw_ann_info: Sequence[dict], metainfo: dict,
     return np.stack(keypoints), np.stack(visibility), np.asarray(areas)
 
 
-def oracle_tag_maps(keypoints: np.ndarray, visibility: np.ndarray, areas: np.ndarray, shape: Tuple[int, int, int],
-                    tag_dim: int, min_radius: float = 16.0, radius_fraction: float = 0.25) -> Tensor:
+def oracle_tag_maps(keypoints: np.ndarray,
+                    visibility: np.ndarray,
+                    areas: np.ndarray,
+                    shape: Tuple[int, int, int],
+                    tag_dim: int,
+                    min_radius: float = 16.0,
+                    radius_fraction: float = 0.25) -> Tensor:
     """Ground-truth identity tags (L*K, H, W): in joint k's map, every pixel within the radius of some labelled
     joint k takes ``4 * (index of the person whose joint k is nearest)``; farther pixels get unique tags (so a
     candidate there starts a person of its own, as an unmatched detection would).
@@ -145,14 +155,16 @@ def oracle_tag_maps(keypoints: np.ndarray, visibility: np.ndarray, areas: np.nda
             tags[k] = unique
             continue
         px, py = keypoints[people, k, 0, None, None], keypoints[people, k, 1, None, None]
-        d2 = (xs[None] - px) ** 2 + (ys[None] - py) ** 2
+        d2 = (xs[None] - px)**2 + (ys[None] - py)**2
         nearest = d2.argmin(axis=0)
-        inside = np.take_along_axis(d2, nearest[None], 0)[0] <= radius[people][nearest] ** 2
+        inside = np.take_along_axis(d2, nearest[None], 0)[0] <= radius[people][nearest]**2
         tags[k] = np.where(inside, _PERSON_TAG_SPACING * people[nearest], unique)
     return torch.from_numpy(np.tile(tags, (tag_dim, 1, 1)))
 
 
-def oracle_heatmaps(keypoints: np.ndarray, visibility: np.ndarray, shape: Tuple[int, int, int],
+def oracle_heatmaps(keypoints: np.ndarray,
+                    visibility: np.ndarray,
+                    shape: Tuple[int, int, int],
                     sigma: float = 2.0) -> Tensor:
     """Ground-truth peaks (K, H, W): a unit Gaussian of std ``sigma`` canvas px centred exactly on each labelled
     joint (pixel ``i`` has its centre at ``i + 0.5``), max over people. The decoder then finds the joint up to its own
@@ -168,7 +180,7 @@ def oracle_heatmaps(keypoints: np.ndarray, visibility: np.ndarray, shape: Tuple[
             continue
         dx = np.arange(x0, x1) + 0.5 - u
         dy = np.arange(y0, y1) + 0.5 - v
-        patch = np.exp(-(dx[None] ** 2 + dy[:, None] ** 2) / (2 * sigma ** 2)).astype(np.float32)
+        patch = np.exp(-(dx[None]**2 + dy[:, None]**2) / (2 * sigma**2)).astype(np.float32)
         np.maximum(heat[k, y0:y1, x0:x1], patch, out=heat[k, y0:y1, x0:x1])
     return torch.from_numpy(heat)
 
@@ -194,9 +206,9 @@ def update_detection_stats(stats: DetectionStats, image: ImageMaps, nms_kernel: 
             if not free:
                 break
             centre = np.array([cand.x[c] + 0.5, cand.y[c] + 0.5])
-            options = sorted(free, key=lambda n: np.sum((image.keypoints[n, k] - centre) ** 2))
+            options = sorted(free, key=lambda n: np.sum((image.keypoints[n, k] - centre)**2))
             n = options[0]
-            if np.sqrt(np.sum((image.keypoints[n, k] - centre) ** 2)) <= match_radius_px:
+            if np.sqrt(np.sum((image.keypoints[n, k] - centre)**2)) <= match_radius_px:
                 free.discard(n)
                 stats.matched += 1
                 stats.matched_by_height[_height_bin(people_heights[n])] += 1
@@ -327,8 +339,8 @@ def collect_image_maps(model, dataloader, max_images: Optional[int] = None) -> I
                 if 'raw_ann_info' not in sample.metainfo:
                     raise KeyError("error analysis needs the ground truth of each test image: add 'raw_ann_info' "
                                    'to the meta_keys of the test pipeline\'s PackPoseInputs')
-                keypoints, visibility, areas = ground_truth_in_canvas(sample.metainfo['raw_ann_info'],
-                                                                      sample.metainfo, maps.heatmaps.shape[0])
+                keypoints, visibility, areas = ground_truth_in_canvas(sample.metainfo['raw_ann_info'], sample.metainfo,
+                                                                      maps.heatmaps.shape[0])
                 yield ImageMaps(maps.heatmaps.cpu(), maps.tags.cpu(), keypoints, visibility, areas, sample)
                 count += 1
                 if max_images is not None and count >= max_images:
@@ -381,10 +393,16 @@ def run_error_analysis(config,
 def format_error_analysis(results: Dict[str, object]) -> List[str]:
     """The report ``tools/analyze_errors.py`` prints."""
     names = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR')
-    lines = [f'Error analysis on {results["num_images"]} images (same decoder and CocoMetric for every row)',
-             f"{'':40s}" + ''.join(f'{n:>8s}' for n in names)]
-    labels = {'model': 'model (predicted heatmaps + tags)', 'oracle tags': 'oracle tags (grouping removed)',
-              'oracle heatmaps': 'oracle heatmaps (detection removed)', 'both oracles': 'both oracles'}
+    lines = [
+        f'Error analysis on {results["num_images"]} images (same decoder and CocoMetric for every row)',
+        f"{'':40s}" + ''.join(f'{n:>8s}' for n in names)
+    ]
+    labels = {
+        'model': 'model (predicted heatmaps + tags)',
+        'oracle tags': 'oracle tags (grouping removed)',
+        'oracle heatmaps': 'oracle heatmaps (detection removed)',
+        'both oracles': 'both oracles'
+    }
     for variant, values in results['metrics'].items():
         row = ''.join(f'{values.get(n, float("nan")):8.3f}' for n in names)
         lines.append(f'{labels.get(variant, variant):40s}{row}')
@@ -407,7 +425,9 @@ def format_error_analysis(results: Dict[str, object]) -> List[str]:
 SIZE_BINS_SQRT_AREA = ((0.0, 40.0), (40.0, 56.0), (56.0, float('inf')))
 
 
-def ap_by_person_size(ann_file: str, result_file: str, bins: Sequence[Tuple[float, float]] = SIZE_BINS_SQRT_AREA,
+def ap_by_person_size(ann_file: str,
+                      result_file: str,
+                      bins: Sequence[Tuple[float, float]] = SIZE_BINS_SQRT_AREA,
                       sigmas: Optional[np.ndarray] = None) -> Dict[str, float]:
     """COCO keypoint AP restricted to people of each size bin (the split where SWAHR claims its gain).
 

@@ -107,8 +107,10 @@ def sample_to_json(sample, image_path: str) -> Dict:
     return dict(
         image=image_path,
         instances=[
-            dict(keypoints=kpts.tolist(), keypoint_scores=kpt_scores.tolist(),
-                 score=None if score is None else float(score))
+            dict(
+                keypoints=kpts.tolist(),
+                keypoint_scores=kpt_scores.tolist(),
+                score=None if score is None else float(score))
             for kpts, kpt_scores, score in zip(pred.keypoints, pred.keypoint_scores, scores)
         ])
 
@@ -196,8 +198,14 @@ class ONNXRuntimeBackend:
         sample = to_pose_data_sample(self.estimator(img), img.shape[:2], image_path)
         mmengine.mkdir_or_exist(self.vis_dir)
         self.visualizer.add_datasample(
-            osp.basename(image_path), img[..., ::-1].copy(), sample, draw_gt=False, draw_bbox=False,
-            kpt_thr=self.kpt_thr, show=False, out_file=osp.join(self.vis_dir, osp.basename(image_path)))
+            osp.basename(image_path),
+            img[..., ::-1].copy(),
+            sample,
+            draw_gt=False,
+            draw_bbox=False,
+            kpt_thr=self.kpt_thr,
+            show=False,
+            out_file=osp.join(self.vis_dir, osp.basename(image_path)))
         return sample
 
 
@@ -249,6 +257,7 @@ def run_demo(config: str,
         if note:
             print(f'{image_path}: {note}', file=sys.stderr)
     if failed:
-        print(f'{len(failed)} of {len(images)} images failed: {", ".join(osp.basename(p) for p, _ in failed)}',
-              file=sys.stderr)
+        print(
+            f'{len(failed)} of {len(images)} images failed: {", ".join(osp.basename(p) for p, _ in failed)}',
+            file=sys.stderr)
     return DemoReport(written, failed)

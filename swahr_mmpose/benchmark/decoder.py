@@ -59,18 +59,22 @@ def run_decoder_benchmark(people: Sequence[int] = (1, 10, 30),
         def time_it(decoder, runs):
             return median_seconds(lambda: decoder.batch_decode(heatmaps, tags), runs, warmup, device, clock)
 
-        row = dict(people=num_people, decoded_people=decoded, munkres_calls=ours.munkres_calls - munkres_before,
-                   mmpose_people=int(mmpose.batch_decode(heatmaps, tags)[0][0].shape[0]),
-                   ours_s=time_it(ours, repeats), mmpose_cap30_s=time_it(mmpose_cap30, mmpose_repeats),
-                   mmpose_s=time_it(mmpose, mmpose_repeats))
+        row = dict(
+            people=num_people,
+            decoded_people=decoded,
+            munkres_calls=ours.munkres_calls - munkres_before,
+            mmpose_people=int(mmpose.batch_decode(heatmaps, tags)[0][0].shape[0]),
+            ours_s=time_it(ours, repeats),
+            mmpose_cap30_s=time_it(mmpose_cap30, mmpose_repeats),
+            mmpose_s=time_it(mmpose, mmpose_repeats))
         row['speedup_vs_cap30'] = row['mmpose_cap30_s'] / row['ours_s']
         row['speedup_vs_uncapped'] = row['mmpose_s'] / row['ours_s']
         rows.append(row)
     return rows
 
 
-def format_decoder_benchmark(rows: List[Dict[str, float]], canvas: int, device: str, clock: str,
-                             repeats: int, mmpose_repeats: int) -> List[str]:
+def format_decoder_benchmark(rows: List[Dict[str, float]], canvas: int, device: str, clock: str, repeats: int,
+                             mmpose_repeats: int) -> List[str]:
     """The table ``tools/benchmark_decoder.py`` prints."""
     lines = [
         f'AE decoding of one {canvas}x{canvas} image, K=17, L=2 tag maps per joint, device {device}, '

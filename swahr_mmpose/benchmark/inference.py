@@ -135,8 +135,8 @@ def run_inference_benchmark(config: str,
                 input_sizes.add(tuple(int(v) for v in pred.geometry['input_size']))
             for flip in comparisons:
                 if ('pytorch', flip) in preds and ('onnxruntime', flip) in preds:
-                    comparisons[flip].append(compare_predictions(preds[('pytorch', flip)],
-                                                                 preds[('onnxruntime', flip)]))
+                    comparisons[flip].append(
+                        compare_predictions(preds[('pytorch', flip)], preds[('onnxruntime', flip)]))
     finally:
         model.test_cfg = test_cfg
         if tmp is not None:
@@ -148,7 +148,8 @@ def run_inference_benchmark(config: str,
         if rows:
             counted = [r for r in rows if r['same_count'] and r['people'][0]]
             agreement[flip] = dict(
-                agreed=sum(r['agree'] for r in rows), images=len(rows),
+                agreed=sum(r['agree'] for r in rows),
+                images=len(rows),
                 max_keypoint_diff=max((r['max_keypoint_diff'] for r in counted), default=0.0),
                 max_score_diff=max((r['max_score_diff'] for r in counted), default=0.0))
     return dict(
@@ -164,9 +165,11 @@ def run_inference_benchmark(config: str,
         images=images,
         input_size=sorted(input_sizes),
         export_seconds=export_seconds,
-        variants={f'{b} flip={f}': dict(backend=b, flip=f, seconds=seconds[(b, f)] / num_images,
-                                        people=people[(b, f)] / num_images)
-                  for b, f in variants},
+        variants={
+            f'{b} flip={f}':
+            dict(backend=b, flip=f, seconds=seconds[(b, f)] / num_images, people=people[(b, f)] / num_images)
+            for b, f in variants
+        },
         agreement=agreement)
 
 

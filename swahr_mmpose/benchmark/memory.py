@@ -34,7 +34,9 @@ GIB = 2**30
 OPTIMIZER_BYTES_PER_PARAM = 16  # float32 weight + gradient + Adam exp_avg + exp_avg_sq
 
 
-def saved_tensor_bytes(fn: Callable[[], object], model: nn.Module, autocast_dtype: Optional[torch.dtype] = None,
+def saved_tensor_bytes(fn: Callable[[], object],
+                       model: nn.Module,
+                       autocast_dtype: Optional[torch.dtype] = None,
                        exclude: Optional[Sequence[torch.Tensor]] = None) -> Dict[str, int]:
     """Bytes autograd saves for backward while ``fn()`` runs (``exclude``: the tensors standing for the parameters
     and buffers, default ``model``'s own).
@@ -86,7 +88,9 @@ def _loss_on_outputs(model: nn.Module, outputs: Sequence[torch.Tensor], data_sam
     return sum(v for v in losses.values() if isinstance(v, torch.Tensor))
 
 
-def activation_bytes_per_sample(model: nn.Module, data: dict, dtype: Optional[torch.dtype] = None,
+def activation_bytes_per_sample(model: nn.Module,
+                                data: dict,
+                                dtype: Optional[torch.dtype] = None,
                                 checkpointing: bool = False) -> Dict[str, int]:
     """Activation bytes of one training forward on the preprocessed batch-1 ``data`` (module docstring).
 
@@ -105,9 +109,11 @@ def activation_bytes_per_sample(model: nn.Module, data: dict, dtype: Optional[to
     inputs, samples = data['inputs'], data['data_samples']
     try:
         if inputs.device.type == 'cuda':  # real autocast on the device
+
             def forward():
                 with torch.autocast('cuda', dtype=dtype, enabled=dtype is not None):
                     return model.loss(inputs, samples)
+
             measured = saved_tensor_bytes(lambda: sum(forward().values()), model, dtype)
             return dict(measured, network=None, losses=None, method='autocast')
 
@@ -127,9 +133,13 @@ def activation_bytes_per_sample(model: nn.Module, data: dict, dtype: Optional[to
         leaves = [torch.zeros(o.shape, dtype=o.dtype, requires_grad=True) for o in outputs]
         losses = saved_tensor_bytes(lambda: _loss_on_outputs(model, leaves, samples), model, exclude=leaves)
         num_params = sum(p.numel() for p in model.parameters())
-        return dict(activations=net['activations'] + losses['activations'], network=net['activations'],
-                    losses=losses['activations'], weight_copies=2 * num_params if dtype else 0,
-                    tensors=net['tensors'] + losses['tensors'], method='meta')
+        return dict(
+            activations=net['activations'] + losses['activations'],
+            network=net['activations'],
+            losses=losses['activations'],
+            weight_copies=2 * num_params if dtype else 0,
+            tensors=net['tensors'] + losses['tensors'],
+            method='meta')
     finally:
         set_checkpointing(model, False)
 
@@ -145,7 +155,10 @@ class _NetworkForward(nn.Module):
         return self.model._forward(inputs)
 
 
-def largest_batch(memory_gb: float, num_params: int, per_sample: int, weight_copies: int = 0,
+def largest_batch(memory_gb: float,
+                  num_params: int,
+                  per_sample: int,
+                  weight_copies: int = 0,
                   reserve_gb: float = 1.0) -> int:
     """Largest batch whose weights, gradients, Adam state and activations fit ``memory_gb`` GiB (module docstring);
     0 when not even one sample fits."""

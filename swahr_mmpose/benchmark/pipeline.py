@@ -30,9 +30,12 @@ def mmpose_target_steps(cfg: Config) -> List[dict]:
     """MMPose's own steps doing what ``ScaleAdaptiveGenerateTarget`` does for this config's codec."""
     codec = cfg.codec
     encoders = [
-        dict(type='AssociativeEmbedding', input_size=tuple(codec['input_size']), heatmap_size=tuple(size),
-             sigma=codec.get('sigma', 2), decode_topk=codec.get('decode_topk', 30))
-        for size in codec['heatmap_size']
+        dict(
+            type='AssociativeEmbedding',
+            input_size=tuple(codec['input_size']),
+            heatmap_size=tuple(size),
+            sigma=codec.get('sigma', 2),
+            decode_topk=codec.get('decode_topk', 30)) for size in codec['heatmap_size']
     ]
     return [dict(type='GenerateTarget', encoder=encoders, multilevel=True), dict(type='BottomupGetHeatmapMask')]
 
@@ -78,11 +81,17 @@ def time_pipeline(dataset, num_samples: int, seed: int = 0, warmup: int = 1) -> 
             for name, seconds in zip(names, times):
                 totals[name] += seconds
     total = sum(totals.values())
-    return dict(samples_per_s=num_samples / total, s_per_sample=total / num_samples,
-                step_s=OrderedDict((n, v / num_samples) for n, v in totals.items()), people=people / num_samples)
+    return dict(
+        samples_per_s=num_samples / total,
+        s_per_sample=total / num_samples,
+        step_s=OrderedDict((n, v / num_samples) for n, v in totals.items()),
+        people=people / num_samples)
 
 
-def run_pipeline_benchmark(cfg: Config, data: Dict[str, str], num_samples: int, seed: int = 0,
+def run_pipeline_benchmark(cfg: Config,
+                           data: Dict[str, str],
+                           num_samples: int,
+                           seed: int = 0,
                            mmpose: bool = True) -> Dict[str, object]:
     """One worker's samples/s of the config's pipeline and of MMPose's equivalent (see the module docstring), one
     after the other on the same samples in one process."""
@@ -96,8 +105,9 @@ def run_pipeline_benchmark(cfg: Config, data: Dict[str, str], num_samples: int, 
     return result
 
 
-def target_step_seconds(timing: Dict[str, object], names=('ScaleAdaptiveGenerateTarget', 'GenerateTarget',
-                                                          'BottomupGetHeatmapMask')) -> Optional[float]:
+def target_step_seconds(
+    timing: Dict[str, object], names=('ScaleAdaptiveGenerateTarget', 'GenerateTarget', 'BottomupGetHeatmapMask')
+) -> Optional[float]:
     """s per sample of the target + mask steps of a :func:`time_pipeline` result."""
     total = sum(v for k, v in timing['step_s'].items() if k.split(':', 1)[-1] in names)
     return total or None

@@ -20,7 +20,10 @@ DEFAULT_SETTINGS: Tuple[Tuple[Optional[str], int], ...] = ((None, 1), (None, 2),
 _CHILD = 'swahr_mmpose.benchmark.threads'
 
 
-def training_step_seconds(config: str, threads: int, steps: int = 8, warmup: int = 1,
+def training_step_seconds(config: str,
+                          threads: int,
+                          steps: int = 8,
+                          warmup: int = 1,
                           batch_size: Optional[int] = None) -> float:
     """Median seconds of one training step of ``config``'s model (runs in this process, under its OpenMP settings).
 
@@ -47,14 +50,14 @@ def training_step_seconds(config: str, threads: int, steps: int = 8, warmup: int
     # channels-last, as the synthetic config's ChannelsLastHook trains
     model = MODELS.build(cfg.model).train().to(memory_format=torch.channels_last)
     width, height = cfg.codec.input_size
-    inputs = torch.randn(batch_size or cfg.train_dataloader.batch_size, 3, height, width).to(
-        memory_format=torch.channels_last)
+    inputs = torch.randn(batch_size or cfg.train_dataloader.batch_size, 3, height,
+                         width).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     times = []
     for step in range(warmup + steps):
         start = time.perf_counter()
         outputs = model(inputs, None, mode='tensor')
-        loss = sum((out.float() ** 2).mean() for out in outputs)
+        loss = sum((out.float()**2).mean() for out in outputs)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -76,8 +79,7 @@ def machine_state() -> str:
                              timeout=10).stdout.splitlines()[1:6]
     except (OSError, subprocess.SubprocessError):
         top = []
-    return f'load average {load} on {os.cpu_count()} CPUs; busiest: ' + '; '.join(
-        line.strip()[:90] for line in top)
+    return f'load average {load} on {os.cpu_count()} CPUs; busiest: ' + '; '.join(line.strip()[:90] for line in top)
 
 
 def compare_thread_settings(config: str,
@@ -96,8 +98,9 @@ def compare_thread_settings(config: str,
 
     rows = []
     for extra in burners:
-        procs = [subprocess.Popen([sys.executable, '-c', f'import {_CHILD} as m; m._busy_loop()'])
-                 for _ in range(extra)]
+        procs = [
+            subprocess.Popen([sys.executable, '-c', f'import {_CHILD} as m; m._busy_loop()']) for _ in range(extra)
+        ]
         try:
             time.sleep(1.0 if extra else 0.0)
             results: Dict[Tuple[Optional[str], int], List[float]] = {s: [] for s in settings}
@@ -108,17 +111,29 @@ def compare_thread_settings(config: str,
                     env.pop('OMP_WAIT_POLICY', None)
                     if policy:
                         env['OMP_WAIT_POLICY'] = policy
-                    out = subprocess.run([sys.executable, '-m', _CHILD, config, str(threads), str(steps),
-                                          str(batch_size or 0)], env=env,
-                                         capture_output=True, text=True, check=True, timeout=1800).stdout
+                    out = subprocess.run(
+                        [sys.executable, '-m', _CHILD, config,
+                         str(threads),
+                         str(steps),
+                         str(batch_size or 0)],
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                        timeout=1800).stdout
                     results[(policy, threads)].append(json.loads(out.strip().splitlines()[-1])['seconds'])
         finally:
             for proc in procs:
                 proc.kill()
                 proc.wait()
-        rows += [dict(burners=extra, wait_policy=policy or 'default', threads=threads,
-                      seconds=statistics.median(values), machine=state)
-                 for (policy, threads), values in results.items()]
+        rows += [
+            dict(
+                burners=extra,
+                wait_policy=policy or 'default',
+                threads=threads,
+                seconds=statistics.median(values),
+                machine=state) for (policy, threads), values in results.items()
+        ]
     return rows
 
 

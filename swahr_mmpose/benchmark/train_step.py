@@ -60,8 +60,8 @@ class TrainStepTimer:
         times = {}
         _sync(device)
         start = time.perf_counter()
-        with wrapper.optim_context(model), torch.autocast('cpu', dtype=self.cpu_autocast,
-                                                          enabled=self.cpu_autocast is not None):
+        with wrapper.optim_context(model), torch.autocast(
+                'cpu', dtype=self.cpu_autocast, enabled=self.cpu_autocast is not None):
             data = model.data_preprocessor(batch, True)
             losses = model(**data, mode='loss')
         parsed, log_vars = model.parse_losses(losses)
@@ -91,8 +91,14 @@ def build_train_model(cfg: Config, device: torch.device):
     return model.train()
 
 
-def time_train_step(cfg: Config, samples: List[dict], device: torch.device, amp_dtype: Optional[str] = None,
-                    channels_last: bool = False, repeats: int = 2, warmup: int = 1, model=None) -> Dict[str, float]:
+def time_train_step(cfg: Config,
+                    samples: List[dict],
+                    device: torch.device,
+                    amp_dtype: Optional[str] = None,
+                    channels_last: bool = False,
+                    repeats: int = 2,
+                    warmup: int = 1,
+                    model=None) -> Dict[str, float]:
     """Median seconds per sample of a train step on ``samples`` (pipeline outputs, one batch).
 
     Returns:
@@ -167,8 +173,8 @@ def iteration_split(cfg: Config, data_root: str, iters: int = 6, warmup: int = 2
         cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=10**9, save_last=False)
         cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**9)
         cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
-        for loader, split in ((cfg.train_dataloader, 'train'), (cfg.val_dataloader, 'val'),
-                              (cfg.test_dataloader, 'val')):
+        for loader, split in ((cfg.train_dataloader, 'train'), (cfg.val_dataloader, 'val'), (cfg.test_dataloader,
+                                                                                             'val')):
             loader.dataset.data_root = data_root
             loader.dataset.ann_file = f'annotations/person_keypoints_{split}.json'
             loader.dataset.data_prefix = dict(img=f'images/{split}/')
@@ -184,11 +190,12 @@ def iteration_split(cfg: Config, data_root: str, iters: int = 6, warmup: int = 2
             runner.train()
     keep = slice(warmup, None)
     mean = lambda values: sum(values[keep]) / len(values[keep])  # noqa: E731
-    split = dict(data=mean(record['data']),
-                 forward=mean([s['forward'] for s in record['steps']]),
-                 backward=mean([s['backward'] for s in record['steps']]),
-                 optimizer=mean([s['optimizer'] for s in record['steps']]),
-                 hooks=mean([a + b for a, b in zip(record['hooks_before'], record['hooks_after'])]))
+    split = dict(
+        data=mean(record['data']),
+        forward=mean([s['forward'] for s in record['steps']]),
+        backward=mean([s['backward'] for s in record['steps']]),
+        optimizer=mean([s['optimizer'] for s in record['steps']]),
+        hooks=mean([a + b for a, b in zip(record['hooks_before'], record['hooks_after'])]))
     split['iteration'] = sum(split.values())
     split.update(iters=iters, batch=cfg.train_dataloader.batch_size)
     return split

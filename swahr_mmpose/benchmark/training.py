@@ -30,7 +30,9 @@ def random_people(num_people: int, num_keypoints: int, input_size: int, seed: in
     return keypoints, visible
 
 
-def benchmark_targets(num_people: int = 20, num_keypoints: int = 17, input_size: int = 512,
+def benchmark_targets(num_people: int = 20,
+                      num_keypoints: int = 17,
+                      input_size: int = 512,
                       repeats: int = 20) -> Dict[str, float]:
     """Seconds per sample for both levels (1/4 and 1/2 of ``input_size``)."""
     keypoints, visible = random_people(num_people, num_keypoints, input_size)
@@ -42,8 +44,12 @@ def benchmark_targets(num_people: int = 20, num_keypoints: int = 17, input_size:
     return dict(ours_s=ours_s, mmpose_s=theirs_s, speedup=theirs_s / ours_s)
 
 
-def benchmark_ae_loss(batch_size: int = 8, num_people: int = 20, num_keypoints: int = 17, size: int = 128,
-                      repeats: int = 10, device: Optional[str] = None) -> Dict[str, float]:
+def benchmark_ae_loss(batch_size: int = 8,
+                      num_people: int = 20,
+                      num_keypoints: int = 17,
+                      size: int = 128,
+                      repeats: int = 10,
+                      device: Optional[str] = None) -> Dict[str, float]:
     """Seconds per forward + backward on (B, K, size, size) tags (the W32-512 1/4 level)."""
     device = torch.device(device or 'cpu')
     gen = torch.Generator().manual_seed(0)
@@ -60,5 +66,10 @@ def benchmark_ae_loss(batch_size: int = 8, num_people: int = 20, num_keypoints: 
 
     ours_s = median_seconds(lambda: step(BatchedAssociativeEmbeddingLoss()), repeats, device=device)
     theirs_s = median_seconds(lambda: step(AssociativeEmbeddingLoss()), repeats, device=device)
-    return dict(ours_s=ours_s, mmpose_s=theirs_s, speedup=theirs_s / ours_s, device=str(device),
-                batch_size=batch_size, num_people=num_people)
+    return dict(
+        ours_s=ours_s,
+        mmpose_s=theirs_s,
+        speedup=theirs_s / ours_s,
+        device=str(device),
+        batch_size=batch_size,
+        num_people=num_people)

@@ -65,9 +65,15 @@ class _Stopwatch:
 def mmpose_decoder(canvas: Sequence[int], num_keypoints: int) -> AssociativeEmbedding:
     """MMPose's AE decoder as in :func:`.decoder.mmpose_ae_codec`, uncapped, for ``num_keypoints`` joints."""
     order = list(REFERENCE_KEYPOINT_ORDER) if num_keypoints == 17 else list(range(num_keypoints))
-    return AssociativeEmbedding(input_size=tuple(canvas), heatmap_size=tuple(canvas), sigma=2,
-                                decode_keypoint_order=order, decode_nms_kernel=5, decode_topk=30,
-                                decode_center_shift=0.5, decode_max_instances=None)
+    return AssociativeEmbedding(
+        input_size=tuple(canvas),
+        heatmap_size=tuple(canvas),
+        sigma=2,
+        decode_keypoint_order=order,
+        decode_nms_kernel=5,
+        decode_topk=30,
+        decode_center_shift=0.5,
+        decode_max_instances=None)
 
 
 def time_validation(model, img, device: torch.device, repeats: int = 1, warmup: int = 1) -> Dict[str, object]:
@@ -77,8 +83,11 @@ def time_validation(model, img, device: torch.device, repeats: int = 1, warmup: 
     runs = []
     canvas = tags_per_joint = None
     for i in range(warmup + repeats):
-        watches = [_Stopwatch(model, 'extract_feat', device), _Stopwatch(model.head, 'forward', device),
-                   _Stopwatch(model.head.decoder, 'batch_decode', device, keep_args=True)]
+        watches = [
+            _Stopwatch(model, 'extract_feat', device),
+            _Stopwatch(model.head, 'forward', device),
+            _Stopwatch(model.head.decoder, 'batch_decode', device, keep_args=True)
+        ]
         try:
             _sync(device)
             start = time.perf_counter()
@@ -92,23 +101,33 @@ def time_validation(model, img, device: torch.device, repeats: int = 1, warmup: 
         canvas = (int(heatmaps.shape[-1]), int(heatmaps.shape[-2]))
         tags_per_joint = int(tags.shape[1]) // int(heatmaps.shape[1])
         network = watches[0].seconds + watches[1].seconds
-        runs.append(dict(total_s=total, network_s=network, grouping_noise_s=watches[2].seconds,
-                         aggregation_s=total - network - watches[2].seconds))
+        runs.append(
+            dict(
+                total_s=total,
+                network_s=network,
+                grouping_noise_s=watches[2].seconds,
+                aggregation_s=total - network - watches[2].seconds))
     runs = runs[warmup:]
     result = {k: sorted(r[k] for r in runs)[len(runs) // 2] for k in runs[0]}
     result.update(canvas=canvas, tags_per_joint=tags_per_joint)
     return result
 
 
-def time_grouping(canvas: Sequence[int], num_keypoints: int, tags_per_joint: int, decoder, people=(1, 10, 30),
-                  repeats: int = 3, device: Optional[torch.device] = None, seed: int = 0) -> Dict[int, dict]:
+def time_grouping(canvas: Sequence[int],
+                  num_keypoints: int,
+                  tags_per_joint: int,
+                  decoder,
+                  people=(1, 10, 30),
+                  repeats: int = 3,
+                  device: Optional[torch.device] = None,
+                  seed: int = 0) -> Dict[int, dict]:
     """Seconds per image of ``decoder`` (ours) and MMPose's AE decoder on synthetic maps with ``people`` persons."""
     device = torch.device(device or 'cpu')
     theirs = mmpose_decoder(canvas, num_keypoints)
     rows = {}
     for n in people:
-        sample = make_synthetic_ae_maps(n, num_keypoints=num_keypoints, canvas_size=tuple(canvas),
-                                        tag_dim=tags_per_joint, seed=seed + n)
+        sample = make_synthetic_ae_maps(
+            n, num_keypoints=num_keypoints, canvas_size=tuple(canvas), tag_dim=tags_per_joint, seed=seed + n)
         heatmaps, tags = sample.heatmaps[None].to(device), sample.tags[None].to(device)
         found = int(decoder.batch_decode(heatmaps, tags)[0][0].shape[0])
         rows[n] = dict(

@@ -78,9 +78,17 @@ class BenchmarkSettings:
 
     @classmethod
     def quick(cls, **overrides) -> 'BenchmarkSettings':
-        base = dict(pipeline_samples=4, synthetic_images=4, grouping_repeats=1, people=(1, 30),
-                    iteration_split_iters=3, deploy_images=1, train_warmup=0, train_variants=('fp32', ),
-                    eval_models='main job', mmengine_flops=False)
+        base = dict(
+            pipeline_samples=4,
+            synthetic_images=4,
+            grouping_repeats=1,
+            people=(1, 30),
+            iteration_split_iters=3,
+            deploy_images=1,
+            train_warmup=0,
+            train_variants=('fp32', ),
+            eval_models='main job',
+            mmengine_flops=False)
         base.update(overrides)
         return cls(**base)
 
@@ -101,8 +109,10 @@ def select_models(repo_root: str, pattern: Optional[str] = None, quick: bool = F
     """The rows of a run: the zoo (or the ``--quick`` subset, or the models whose name matches ``pattern``), then
     the main job's config and the multi-scale test config (unless ``pattern`` excludes them)."""
     models = read_model_index(repo_root)
-    models += [ZooModel('swahr_hrnet_w32_synthetic (main job)', MAIN_JOB_CONFIG, 'main_job'),
-               ZooModel('swahr_hrnet_w48_coco_multiscale-test', MULTISCALE_CONFIG, 'test_only')]
+    models += [
+        ZooModel('swahr_hrnet_w32_synthetic (main job)', MAIN_JOB_CONFIG, 'main_job'),
+        ZooModel('swahr_hrnet_w48_coco_multiscale-test', MULTISCALE_CONFIG, 'test_only')
+    ]
     if quick:
         models = [m for m in models if m.name in QUICK_MODELS or m.kind == 'main_job']
     if pattern:
@@ -159,26 +169,38 @@ class ZooBenchmark:
         if 'coco' not in self._data:
             from .zoo_data import COCO_LIKE_SCENE, write_coco_like
             scene = dataclasses.replace(COCO_LIKE_SCENE, people_per_image=tuple(self.settings.people_per_image))
-            self._data['coco'] = write_coco_like(osp.join(self._tmp.name, 'coco_like'), self.settings.synthetic_images,
-                                                 self.settings.seed, scene)
+            self._data['coco'] = write_coco_like(
+                osp.join(self._tmp.name, 'coco_like'), self.settings.synthetic_images, self.settings.seed, scene)
         return self._data['coco']
 
     def main_job_data(self) -> Dict[str, str]:
         """The main job's own kind of data: the quickstart's 256 px synthetic set (train and val)."""
         if 'main' not in self._data:
             from swahr_mmpose.datasets.synthetic import make_synthetic_coco
-            paths = make_synthetic_coco(osp.join(self._tmp.name, 'main_job'), num_train=self.settings.main_job_images,
-                                        num_val=2, image_size=(256, 256), seed=self.settings.seed)
-            self._data['main'] = dict(data_root=paths['data_root'], ann_file=paths['train_ann_rel'],
-                                      crowdpose_ann_file=paths['train_ann_rel'], img_prefix=paths['train_img_prefix'])
+            paths = make_synthetic_coco(
+                osp.join(self._tmp.name, 'main_job'),
+                num_train=self.settings.main_job_images,
+                num_val=2,
+                image_size=(256, 256),
+                seed=self.settings.seed)
+            self._data['main'] = dict(
+                data_root=paths['data_root'],
+                ann_file=paths['train_ann_rel'],
+                crowdpose_ann_file=paths['train_ann_rel'],
+                img_prefix=paths['train_img_prefix'])
         return self._data['main']
 
     # ----------------------------------------------------------------------------------------------- one row
     def run_model(self, model: ZooModel) -> Dict[str, object]:
         cfg = Config.fromfile(osp.join(self.repo_root, model.config))
         w, h = (int(v) for v in cfg.codec['input_size'])
-        row: Dict[str, object] = dict(name=model.name, config=model.config, kind=model.kind, input_size=[w, h],
-                                      batch_per_gpu=int(cfg.train_dataloader.batch_size), amp_dtype=amp_dtype_of(cfg))
+        row: Dict[str, object] = dict(
+            name=model.name,
+            config=model.config,
+            kind=model.kind,
+            input_size=[w, h],
+            batch_per_gpu=int(cfg.train_dataloader.batch_size),
+            amp_dtype=amp_dtype_of(cfg))
         start = time.perf_counter()
         if model.kind != 'test_only':
             data = self.main_job_data() if model.kind == 'main_job' else self.coco_like_data()
@@ -223,8 +245,8 @@ class ZooBenchmark:
         one = model.data_preprocessor(pseudo_collate(samples[:1]), True)
         amp = getattr(torch, row['amp_dtype'])
         memory = {}
-        for key, dtype, cp in (('fp32', None, False), ('amp', amp, False), ('fp32_cp', None, True),
-                               ('amp_cp', amp, True)):
+        for key, dtype, cp in (('fp32', None, False), ('amp', amp, False), ('fp32_cp', None, True), ('amp_cp', amp,
+                                                                                                     True)):
             memory[key] = _cell(activation_bytes_per_sample, model, one, dtype, cp)
         num_params = sum(p.numel() for p in model.parameters())
         del model, one
@@ -232,8 +254,8 @@ class ZooBenchmark:
         for key, m in memory.items():
             if 'error' not in m:
                 fits[key] = largest_batch(s.memory_gb, num_params, m['activations'], m['weight_copies'], s.reserve_gb)
-        row['memory'] = dict(per_sample=memory, params=num_params, memory_gb=s.memory_gb, reserve_gb=s.reserve_gb,
-                             largest_batch=fits)
+        row['memory'] = dict(
+            per_sample=memory, params=num_params, memory_gb=s.memory_gb, reserve_gb=s.reserve_gb, largest_batch=fits)
         if selected(s.train_models, row['name']):
             self.log(f'  {row["name"]}: train steps on {self.device} (batch {device_batch})')
             row['train'] = self._train_steps(cfg, samples[:device_batch], row)
@@ -250,8 +272,8 @@ class ZooBenchmark:
             amp = 'float16'
         variants = {}
         model = build_train_model(cfg, self.device)
-        for key, dtype, cl in (('fp32', None, False), ('fp32_cl', None, True), ('amp', amp, False),
-                               ('amp_cl', amp, True)):
+        for key, dtype, cl in (('fp32', None, False), ('fp32_cl', None, True), ('amp', amp, False), ('amp_cl', amp,
+                                                                                                     True)):
             if key not in s.train_variants:
                 variants[key] = 'not run: --quick' if len(s.train_variants) == 1 else 'not run: not selected'
             elif dtype and self.device.type == 'cpu' and not cpu_has_native_half():
@@ -294,21 +316,29 @@ class ZooBenchmark:
         result = time_validation(model, img, self.device, s.val_repeats, s.val_warmup)
         result['grouping'] = time_grouping(result['canvas'], model.head.num_keypoints, result['tags_per_joint'],
                                            model.head.decoder, s.people, s.grouping_repeats, self.device, s.seed)
-        result.update(flip_test=bool(model.test_cfg.get('flip_test')),
-                      scales=[1.0] + [float(v) for v in (cfg.val_pipeline[1].get('aug_scales') or [])]
-                      if model.test_cfg.get('multiscale_test') else [1.0])
+        result.update(
+            flip_test=bool(model.test_cfg.get('flip_test')),
+            scales=[1.0] + [float(v) for v in (cfg.val_pipeline[1].get('aug_scales') or [])]
+            if model.test_cfg.get('multiscale_test') else [1.0])
         return result
 
     def _deployment(self, config: str) -> Dict[str, object]:
         from .inference import run_inference_benchmark
 
-        result = run_inference_benchmark(osp.join(self.repo_root, config), num_images=self.settings.deploy_images,
-                                         warmup=self.settings.val_warmup, device=self.settings.device, flips=(True, ),
-                                         seed=self.settings.seed)
+        result = run_inference_benchmark(
+            osp.join(self.repo_root, config),
+            num_images=self.settings.deploy_images,
+            warmup=self.settings.val_warmup,
+            device=self.settings.device,
+            flips=(True, ),
+            seed=self.settings.seed)
         v = result['variants']
-        return dict(pytorch_s=v['pytorch flip=True']['seconds'], onnxruntime_s=v['onnxruntime flip=True']['seconds'],
-                    agreement=result['agreement'].get(True), providers=result['providers'],
-                    input_size=result['input_size'])
+        return dict(
+            pytorch_s=v['pytorch flip=True']['seconds'],
+            onnxruntime_s=v['onnxruntime flip=True']['seconds'],
+            agreement=result['agreement'].get(True),
+            providers=result['providers'],
+            input_size=result['input_size'])
 
     def _ap(self, model: ZooModel, cfg: Config):
         s = self.settings
@@ -351,11 +381,13 @@ def workers_needed(row: Dict[str, object]):
     pipeline = (row.get('pipeline') or {}).get('ours')
     if train_s is None or not pipeline:
         return 'not measured: ' + ('no train step' if train_s is None else 'no pipeline timing')
-    return dict(value=(1 / train_s) / pipeline['samples_per_s'], workers=math.ceil(
-        (1 / train_s) / pipeline['samples_per_s']))
+    return dict(
+        value=(1 / train_s) / pipeline['samples_per_s'], workers=math.ceil((1 / train_s) / pipeline['samples_per_s']))
 
 
-def run_zoo_benchmark(repo_root: str, models: Sequence[ZooModel], settings: BenchmarkSettings,
+def run_zoo_benchmark(repo_root: str,
+                      models: Sequence[ZooModel],
+                      settings: BenchmarkSettings,
                       log=print) -> Dict[str, object]:
     """Measure every row; returns the JSON-able result (``rows`` and the run's settings)."""
     bench = ZooBenchmark(repo_root, settings, log)
@@ -367,9 +399,13 @@ def run_zoo_benchmark(repo_root: str, models: Sequence[ZooModel], settings: Benc
             rows.append(bench.run_model(model))
     finally:
         bench.close()
-    return dict(rows=rows, settings=asdict(settings), machine=describe_machine(settings.device),
-                torch_threads=torch.get_num_threads(), total_seconds=time.perf_counter() - start,
-                date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))
+    return dict(
+        rows=rows,
+        settings=asdict(settings),
+        machine=describe_machine(settings.device),
+        torch_threads=torch.get_num_threads(),
+        total_seconds=time.perf_counter() - start,
+        date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))
 
 
 def write_json(result: Dict[str, object], path: str) -> None:

@@ -31,7 +31,9 @@ COCO_LIKE_SCENE = SceneConfig(
 _CROWDPOSE_FROM_COCO = list(range(5, 17))
 
 
-def write_coco_like(out_dir: str, num_images: int, seed: int = 0,
+def write_coco_like(out_dir: str,
+                    num_images: int,
+                    seed: int = 0,
                     scene: SceneConfig = COCO_LIKE_SCENE) -> Dict[str, str]:
     """Render ``num_images`` COCO-like images (see the module docstring) into ``out_dir``.
 
@@ -59,8 +61,11 @@ def write_coco_like(out_dir: str, num_images: int, seed: int = 0,
     crowdpose_file = osp.join(osp.dirname(ann_file), 'person_keypoints_train_crowdpose.json')
     with open(crowdpose_file, 'w') as f:
         json.dump(crowdpose, f)
-    return dict(data_root=out_dir, ann_file=osp.relpath(ann_file, out_dir),
-                crowdpose_ann_file=osp.relpath(crowdpose_file, out_dir), img_prefix=osp.relpath(img_dir, out_dir) + '/')
+    return dict(
+        data_root=out_dir,
+        ann_file=osp.relpath(ann_file, out_dir),
+        crowdpose_ann_file=osp.relpath(crowdpose_file, out_dir),
+        img_prefix=osp.relpath(img_dir, out_dir) + '/')
 
 
 def is_crowdpose(cfg: Config) -> bool:
@@ -71,8 +76,8 @@ def is_crowdpose(cfg: Config) -> bool:
 def train_dataset_cfg(cfg: Config, data: Dict[str, str], pipeline=None) -> dict:
     """The config's training data set on the synthetic files: its own type and pipeline (or ``pipeline``), the
     synthetic ``data_root`` / ``ann_file`` / ``data_prefix``."""
-    dataset = copy.deepcopy(cfg.train_dataloader.dataset.to_dict() if hasattr(cfg.train_dataloader.dataset, 'to_dict')
-                            else cfg.train_dataloader.dataset)
+    dataset = copy.deepcopy(cfg.train_dataloader.dataset.to_dict() if hasattr(cfg.train_dataloader.dataset, 'to_dict'
+                                                                              ) else cfg.train_dataloader.dataset)
     dataset.update(
         data_root=data['data_root'],
         ann_file=data['crowdpose_ann_file'] if is_crowdpose(cfg) else data['ann_file'],

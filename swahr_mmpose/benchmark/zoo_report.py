@@ -19,6 +19,7 @@ def _err(value) -> str:
 
 
 def _table(header: List[str], rows: List[List[str]]) -> List[str]:
+
     def line(cells: List[str]) -> str:
         return '| ' + ' | '.join(str(c).replace('|', '\\|') for c in cells) + ' |'  # a regex in a cell: escaped
 
@@ -35,9 +36,11 @@ def _ms(seconds) -> str:
 
 def memory_table(result: Dict[str, object]) -> List[str]:
     gb = result['settings']['memory_gb']
-    header = ['model', 'input', 'batch/GPU', 'params (M)', 'GFLOPs MMEngine / papers', 'act. MiB/sample fp32',
-              'amp', 'fp32 + ckpt', 'amp + ckpt', f'largest batch on {gb:g} GiB: fp32 / amp / amp + ckpt',
-              'CUDA max_memory_allocated (fp32 / amp + ckpt, config batch)']
+    header = [
+        'model', 'input', 'batch/GPU', 'params (M)', 'GFLOPs MMEngine / papers', 'act. MiB/sample fp32', 'amp',
+        'fp32 + ckpt', 'amp + ckpt', f'largest batch on {gb:g} GiB: fp32 / amp / amp + ckpt',
+        'CUDA max_memory_allocated (fp32 / amp + ckpt, config batch)'
+    ]
     rows = []
     for r in result['rows']:
         if r['kind'] == 'test_only':
@@ -51,22 +54,30 @@ def memory_table(result: Dict[str, object]) -> List[str]:
         else:
             flops = _err(c)
         params = f'{c["params"]["total"] / 1e6:.2f}' if _ok(c) else _err(c)
-        peak = r.get('train', {}).get('cuda_max_memory_allocated',
-                                      'not measured: ' + ('--device cpu' if result['settings']['device'] == 'cpu'
-                                                          else 'train step not run'))
+        peak = r.get('train', {}).get(
+            'cuda_max_memory_allocated',
+            'not measured: ' + ('--device cpu' if result['settings']['device'] == 'cpu' else 'train step not run'))
         if isinstance(peak, dict):
             peak = ' / '.join(f'{v / 2**30:.2f} GiB' if isinstance(v, int) else _err(v) for v in peak.values())
-        rows.append([r['name'], f'{r["input_size"][0]}', str(r['batch_per_gpu']), params, flops,
-                     _mib(per.get('fp32')), _mib(per.get('amp')), _mib(per.get('fp32_cp')), _mib(per.get('amp_cp')),
-                     ' / '.join(str(fits.get(k, '-')) for k in ('fp32', 'amp', 'amp_cp')), str(peak)])
+        rows.append([
+            r['name'], f'{r["input_size"][0]}',
+            str(r['batch_per_gpu']), params, flops,
+            _mib(per.get('fp32')),
+            _mib(per.get('amp')),
+            _mib(per.get('fp32_cp')),
+            _mib(per.get('amp_cp')), ' / '.join(str(fits.get(k, '-')) for k in ('fp32', 'amp', 'amp_cp')),
+            str(peak)
+        ])
     return _table(header, rows)
 
 
 def speed_table(result: Dict[str, object]) -> List[str]:
     device = result['settings']['device']
-    header = ['model', 'pipeline samples/s (1 worker): ours', 'MMPose targets', 'target step ms: ours / MMPose',
-              f'train s/sample ({device}) fp32', 'fp32 + channels-last', 'amp', 'amp + channels-last',
-              'train batch', 'workers per GPU']
+    header = [
+        'model', 'pipeline samples/s (1 worker): ours', 'MMPose targets', 'target step ms: ours / MMPose',
+        f'train s/sample ({device}) fp32', 'fp32 + channels-last', 'amp', 'amp + channels-last', 'train batch',
+        'workers per GPU'
+    ]
     rows = []
     from .pipeline import target_step_seconds
     for r in result['rows']:
@@ -75,14 +86,18 @@ def speed_table(result: Dict[str, object]) -> List[str]:
         p = r.get('pipeline')
         if _ok(p):
             ours, theirs = p['ours'], p.get('mmpose')
-            pipe = [f'{ours["samples_per_s"]:.2f}', f'{theirs["samples_per_s"]:.2f}' if theirs else '-',
-                    f'{_ms(target_step_seconds(ours))} / {_ms(target_step_seconds(theirs))}' if theirs else '-']
+            pipe = [
+                f'{ours["samples_per_s"]:.2f}', f'{theirs["samples_per_s"]:.2f}' if theirs else '-',
+                f'{_ms(target_step_seconds(ours))} / {_ms(target_step_seconds(theirs))}' if theirs else '-'
+            ]
         else:
             pipe = [_err(p), '-', '-']
         t = r.get('train', {})
         v = t.get('variants', {})
-        train = [f'{v[k]["s_per_sample"]:.3f}' if _ok(v.get(k)) else _err(v.get(k))
-                 for k in ('fp32', 'fp32_cl', 'amp', 'amp_cl')]
+        train = [
+            f'{v[k]["s_per_sample"]:.3f}' if _ok(v.get(k)) else _err(v.get(k))
+            for k in ('fp32', 'fp32_cl', 'amp', 'amp_cl')
+        ]
         wk = r.get('workers_per_gpu')
         workers = f'{wk["value"]:.3g} -> {wk["workers"]}' if isinstance(wk, dict) else _err(wk)
         rows.append([r['name']] + pipe + train + [f'{t.get("batch", "-")} ({t.get("amp_dtype", "-")})', workers])
@@ -99,17 +114,18 @@ def pipeline_steps_table(result: Dict[str, object]) -> List[str]:
             if label not in p:
                 continue
             steps = p[label]['step_s']
-            lines.append(f'- {r["name"]}, {label} ({p[label]["people"]:.1f} annotated instances per sample): '
-                         + ', '.join(f'{k.split(":", 1)[-1]} {_ms(v)}' for k, v in steps.items()) + ' ms/sample')
+            lines.append(f'- {r["name"]}, {label} ({p[label]["people"]:.1f} annotated instances per sample): ' +
+                         ', '.join(f'{k.split(":", 1)[-1]} {_ms(v)}' for k, v in steps.items()) + ' ms/sample')
     return lines + ['']
 
 
 def validation_table(result: Dict[str, object]) -> List[str]:
     people = result['settings']['people']
-    header = ['model', 'test settings', 'canvas (w, h)', 'total s/img (noise maps)', 'network s',
-              'aggregation + rest s',
-              'grouping ms ours (' + ' / '.join(f'{n}' for n in people) + ' people)', 'MMPose AE decoder ms',
-              f's/img with {people[-1]} people (network + aggr. + ours)']
+    header = [
+        'model', 'test settings', 'canvas (w, h)', 'total s/img (noise maps)', 'network s', 'aggregation + rest s',
+        'grouping ms ours (' + ' / '.join(f'{n}' for n in people) + ' people)', 'MMPose AE decoder ms',
+        f's/img with {people[-1]} people (network + aggr. + ours)'
+    ]
     rows = []
     for r in result['rows']:
         v = r.get('validation')
@@ -119,10 +135,12 @@ def validation_table(result: Dict[str, object]) -> List[str]:
         g = v['grouping']
         key = lambda n: g[n] if n in g else g[str(n)]  # noqa: E731  (int keys, str after a JSON round trip)
         settings = ('flip' if v['flip_test'] else 'no flip') + ', scales ' + '/'.join(f'{s:g}' for s in v['scales'])
-        rows.append([r['name'], settings, str(tuple(v['canvas'])), f'{v["total_s"]:.2f}', f'{v["network_s"]:.2f}',
-                     f'{v["aggregation_s"]:.2f}', ' / '.join(_ms(key(n)['ours_s']) for n in people),
-                     ' / '.join(_ms(key(n)['mmpose_s']) for n in people),
-                     f'{v["network_s"] + v["aggregation_s"] + key(people[-1])["ours_s"]:.2f}'])
+        rows.append([
+            r['name'], settings,
+            str(tuple(v['canvas'])), f'{v["total_s"]:.2f}', f'{v["network_s"]:.2f}', f'{v["aggregation_s"]:.2f}',
+            ' / '.join(_ms(key(n)['ours_s']) for n in people), ' / '.join(_ms(key(n)['mmpose_s']) for n in people),
+            f'{v["network_s"] + v["aggregation_s"] + key(people[-1])["ours_s"]:.2f}'
+        ])
     return _table(header, rows)
 
 
@@ -133,8 +151,10 @@ def deployment_table(result: Dict[str, object]) -> List[str]:
         d = r.get('deployment')
         if _ok(d):
             a = d.get('agreement') or {}
-            cells = [f'{1 / d["pytorch_s"]:.3f}', f'{1 / d["onnxruntime_s"]:.3f}',
-                     f'{d["pytorch_s"] / d["onnxruntime_s"]:.2f}x', f'{a.get("agreed", "-")}/{a.get("images", "-")}']
+            cells = [
+                f'{1 / d["pytorch_s"]:.3f}', f'{1 / d["onnxruntime_s"]:.3f}',
+                f'{d["pytorch_s"] / d["onnxruntime_s"]:.2f}x', f'{a.get("agreed", "-")}/{a.get("images", "-")}'
+            ]
         else:
             cells = [_err(d)] + ['-'] * 3
         ap = r.get('ap')
@@ -154,19 +174,21 @@ def iteration_table(result: Dict[str, object]) -> List[str]:
             continue
         parts = ('data', 'forward', 'backward', 'optimizer', 'hooks')
         lines += _table(['model', 'batch', 's/iteration'] + [f'{p} s (%)' for p in parts],
-                        [[r['name'], str(s['batch']), f'{s["iteration"]:.3f}']
-                         + [f'{s[p]:.3f} ({100 * s[p] / s["iteration"]:.0f} %)' for p in parts]])
+                        [[r['name'], str(s['batch']), f'{s["iteration"]:.3f}'] +
+                         [f'{s[p]:.3f} ({100 * s[p] / s["iteration"]:.0f} %)' for p in parts]])
     return lines
 
 
 def format_zoo_report(result: Dict[str, object]) -> str:
     """All tables, with the run's machine and settings on top."""
     s = result['settings']
-    lines = [f'Zoo benchmark, {result["date"]}: {result["machine"]}, device {s["device"]}, '
-             f'{result["torch_threads"]} torch threads; total {result["total_seconds"] / 60:.1f} min', '',
-             '### Memory (activation MiB per training sample, batch-1 forward on the '
-             + ('device under autocast' if s['device'] == 'cuda' else 'meta device') + '; largest batch: 16 bytes '
-             f'per parameter for weights, grads and Adam, {s["reserve_gb"]:g} GiB reserve)', '']
+    lines = [
+        f'Zoo benchmark, {result["date"]}: {result["machine"]}, device {s["device"]}, '
+        f'{result["torch_threads"]} torch threads; total {result["total_seconds"] / 60:.1f} min', '',
+        '### Memory (activation MiB per training sample, batch-1 forward on the ' +
+        ('device under autocast' if s['device'] == 'cuda' else 'meta device') + '; largest batch: 16 bytes '
+        f'per parameter for weights, grads and Adam, {s["reserve_gb"]:g} GiB reserve)', ''
+    ]
     lines += memory_table(result)
     lines += ['### Data pipeline and train step', '']
     lines += speed_table(result)

@@ -154,15 +154,15 @@ class AEDecoder(BaseKeypointCodec):
         keypoints, keypoint_scores, instance_scores = self._batch_decode(heatmaps[None], tags[None])
         return keypoints[0], keypoint_scores[0], instance_scores[0]
 
-    def batch_decode(self, batch_heatmaps: ArrayLike, batch_tags: ArrayLike
-                     ) -> Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]:
+    def batch_decode(self, batch_heatmaps: ArrayLike,
+                     batch_tags: ArrayLike) -> Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]:
         """Group a batch: (B, K, H, W) heatmaps and (B, L*K, H, W) tags -> per-image lists of :meth:`decode`'s
         three arrays."""
         heatmaps, tags = self._as_tensors(batch_heatmaps, batch_tags, batched=True)
         return self._batch_decode(heatmaps, tags)
 
-    def _batch_decode(self, heatmaps: torch.Tensor, tags: torch.Tensor
-                      ) -> Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]:
+    def _batch_decode(self, heatmaps: torch.Tensor,
+                      tags: torch.Tensor) -> Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]:
         batch, num_joints, height, width = heatmaps.shape
         tag_dim = tags.shape[1] // num_joints
         candidates = select_candidates(heatmaps, tags, self.nms_kernel, self.topk, self.keypoint_thr)
@@ -182,8 +182,8 @@ class AEDecoder(BaseKeypointCodec):
         expected_hm = f'({lead}{joints}, H, W)'
         expected_tag = f'({lead}L*{joints}, H, W)'
         tensors = []
-        for name, value, expected in ((prefix + 'heatmaps', heatmaps, expected_hm),
-                                      (prefix + 'tags', tags, expected_tag)):
+        for name, value, expected in ((prefix + 'heatmaps', heatmaps, expected_hm), (prefix + 'tags', tags,
+                                                                                     expected_tag)):
             if isinstance(value, np.ndarray):
                 value = torch.from_numpy(value)
             if not isinstance(value, torch.Tensor):
@@ -203,8 +203,9 @@ class AEDecoder(BaseKeypointCodec):
             raise ValueError(f'{prefix}heatmaps have {num_joints} joints but keypoint_order has '
                              f'{len(self.keypoint_order)} entries')
         num_tag_maps = tags.shape[joint_axis]
-        if (tags.shape[:joint_axis] != heatmaps.shape[:joint_axis] or tags.shape[joint_axis + 1:] !=
-                heatmaps.shape[joint_axis + 1:] or num_tag_maps < num_joints or num_tag_maps % num_joints):
+        if (tags.shape[:joint_axis] != heatmaps.shape[:joint_axis]
+                or tags.shape[joint_axis + 1:] != heatmaps.shape[joint_axis + 1:] or num_tag_maps < num_joints
+                or num_tag_maps % num_joints):
             raise ValueError(f'{prefix}tags must have shape {expected_tag} (channels-first, L tag maps per joint) '
                              f'matching {prefix}heatmaps {tuple(heatmaps.shape)}, got {tuple(tags.shape)}')
         if min(heatmaps.shape[-2:]) < 1:
@@ -232,8 +233,8 @@ class AEDecoder(BaseKeypointCodec):
                                    people.value[:self.max_instances], people.munkres_calls)
         num_people = people.value.shape[0]
         if num_people == 0:
-            return (np.zeros((0, num_joints, 2), np.float32), np.zeros((0, num_joints), np.float32),
-                    np.zeros((0, ), np.float32))
+            return (np.zeros((0, num_joints, 2), np.float32), np.zeros((0, num_joints),
+                                                                       np.float32), np.zeros((0, ), np.float32))
 
         heat = heatmaps.numpy()  # zero-copy views of the host tensors
         detected = people.value > 0
@@ -269,8 +270,8 @@ class AEDecoder(BaseKeypointCodec):
         person, joint = np.nonzero(~detected)
         if person.size == 0:
             return
-        best_x, best_y = search_refine_pixels(heatmaps, tags, joint, person_tags[person],
-                                              block=self.refine_block_size, heat_tile_max=heat_tile_max)
+        best_x, best_y = search_refine_pixels(
+            heatmaps, tags, joint, person_tags[person], block=self.refine_block_size, heat_tile_max=heat_tile_max)
         value = heat[joint, best_y, best_x]
         sign_x, sign_y = quarter_offset_signs(heat, joint, best_x, best_y)
         fill = value > 0

@@ -32,8 +32,9 @@ def decoder_arguments(decode_options: Dict[str, Any], center_mode: str) -> Dict[
         TypeError: for an argument that is not ``decode_`` + an :class:`AEDecoder` argument (``num_keypoints`` is the
             codec's own), naming the accepted ones.
     """
-    accepted = [name for name in inspect.signature(AEDecoder.__init__).parameters
-                if name not in ('self', 'num_keypoints')]
+    accepted = [
+        name for name in inspect.signature(AEDecoder.__init__).parameters if name not in ('self', 'num_keypoints')
+    ]
     arguments = {}
     for key, value in decode_options.items():
         name = key[len(DECODE_PREFIX):] if key.startswith(DECODE_PREFIX) else None
@@ -223,8 +224,8 @@ class MultiLevelAssociativeEmbedding(BaseKeypointCodec):
             else:
                 sigma = self.sigma
             heatmaps.append(
-                render_gaussian_heatmaps(size, num_keypoints, joint_idx,
-                                         centers[person_idx, joint_idx].astype(np.int64), sigma))
+                render_gaussian_heatmaps(size, num_keypoints, joint_idx, centers[person_idx,
+                                                                                 joint_idx].astype(np.int64), sigma))
             if level == self.tag_level:
                 tag_centers, tag_placed = centers, placed
 
@@ -278,8 +279,8 @@ class MultiLevelAssociativeEmbedding(BaseKeypointCodec):
         self._check_decoding_resolution(heatmaps.shape[-2:])
         return self.decoder.decode(heatmaps, tags)
 
-    def batch_decode(self, batch_heatmaps: ArrayLike, batch_tags: ArrayLike
-                     ) -> Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]:
+    def batch_decode(self, batch_heatmaps: ArrayLike,
+                     batch_tags: ArrayLike) -> Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]:
         """Group a batch: heatmaps (B, K, H, W), tags (B, L*K, H, W) at input resolution. See
         :meth:`AEDecoder.batch_decode`."""
         self._check_decoding_resolution(batch_heatmaps.shape[-2:])

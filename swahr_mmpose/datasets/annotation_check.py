@@ -219,8 +219,9 @@ class _Checker:
         if rows is not None:
             x, y, w, h = rows.T
             with np.errstate(invalid='ignore'):
-                far = _outside(np.stack([x, x + w], 1), np.stack([y, y + h], 1), sizes[index, 0:1],
-                               sizes[index, 1:2], margin).any(axis=1)
+                far = _outside(
+                    np.stack([x, x + w], 1), np.stack([y, y + h], 1), sizes[index, 0:1], sizes[index, 1:2],
+                    margin).any(axis=1)
                 good = np.isfinite(rows).all(axis=1) & (w >= 0) & (h >= 0) & ~far
             self.fast_bboxes = set(index[good].tolist())
 
@@ -242,8 +243,8 @@ class _Checker:
                          f'images[{index}] has id {image_id!r}, expected an int', index)
                 continue
             if image_id in by_id:
-                self.add(image_id, None, 'image', 'duplicate image id',
-                         f'images[{index}] repeats image id {image_id}', index)
+                self.add(image_id, None, 'image', 'duplicate image id', f'images[{index}] repeats image id {image_id}',
+                         index)
                 continue
             by_id[image_id] = img
             name = img.get('file_name')
@@ -275,8 +276,7 @@ class _Checker:
             seen_ids.add(ann_id)
         if not _is_int(image_id) or image_id not in images:
             kind = 'missing image_id' if image_id is None else 'unknown image_id'
-            self.add(image_id, ann_id, 'image_id', kind, f'{image_id!r} is not the id of an image in the file',
-                     index)
+            self.add(image_id, ann_id, 'image_id', kind, f'{image_id!r} is not the id of an image in the file', index)
             return None
         if 'category_id' not in ann:
             self.add(image_id, ann_id, 'category_id', 'missing category_id', 'the key is missing', index)
@@ -295,8 +295,7 @@ class _Checker:
         self._check_segmentation(ann, image_id, ann_id, index, width, height, size_ok)
         area = ann.get('area', 0.0)
         if 'area' in ann and (not _is_number(area) or not np.isfinite(area) or area < 0):
-            self.add(image_id, ann_id, 'area', 'malformed area', f'expected a finite number >= 0, got {area!r}',
-                     index)
+            self.add(image_id, ann_id, 'area', 'malformed area', f'expected a finite number >= 0, got {area!r}', index)
         return image_id
 
     def _check_keypoints(self, ann: dict, image_id: Any, ann_id: Any, index: int, width: Any, height: Any,
@@ -316,17 +315,19 @@ class _Checker:
                      f'{_short(ann["keypoints"])}', index)
             return None
         if values.size != 3 * k:
-            self.add(image_id, ann_id, 'keypoints', 'wrong keypoint count',
-                     f'{values.size} numbers ({values.size / 3:g} joints), expected {3 * k} (x, y, v for the '
-                     f"{k} joints of the dataset's metainfo)", index)
+            self.add(
+                image_id, ann_id, 'keypoints', 'wrong keypoint count',
+                f'{values.size} numbers ({values.size / 3:g} joints), expected {3 * k} (x, y, v for the '
+                f"{k} joints of the dataset's metainfo)", index)
             return None
         joints = values.reshape(k, 3)
         bad = ~np.isfinite(joints).all(axis=1)
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
-            self.add(image_id, ann_id, 'keypoints', 'NaN/inf keypoints',
-                     f'{int(bad.sum())} joint(s) have non-finite values, first joint {j}: '
-                     f'(x, y, v) = {tuple(joints[j].tolist())}', index)
+            self.add(
+                image_id, ann_id, 'keypoints', 'NaN/inf keypoints',
+                f'{int(bad.sum())} joint(s) have non-finite values, first joint {j}: '
+                f'(x, y, v) = {tuple(joints[j].tolist())}', index)
             return None
         vis = joints[:, 2]
         bad_vis = ~np.isin(vis, (0, 1, 2))
@@ -340,9 +341,10 @@ class _Checker:
             far = labelled & _outside(joints[:, 0], joints[:, 1], width, height, self.max_outside)
             if far.any():
                 j = int(np.flatnonzero(far)[0])
-                self.add(image_id, ann_id, 'keypoints', 'absurd keypoints',
-                         f'labelled joint {j} at (x, y) = ({joints[j, 0]:g}, {joints[j, 1]:g}) px is more than '
-                         f'{self.max_outside:g} image size(s) outside the {width}x{height} image', index)
+                self.add(
+                    image_id, ann_id, 'keypoints', 'absurd keypoints',
+                    f'labelled joint {j} at (x, y) = ({joints[j, 0]:g}, {joints[j, 1]:g}) px is more than '
+                    f'{self.max_outside:g} image size(s) outside the {width}x{height} image', index)
         return int(labelled.sum())
 
     def _check_bbox(self, ann: dict, image_id: Any, ann_id: Any, index: int, width: Any, height: Any,
@@ -350,8 +352,7 @@ class _Checker:
         if index in self.fast_bboxes:  # passed the vectorised check (see `screen`)
             return
         if 'bbox' not in ann:
-            self.add(image_id, ann_id, 'bbox', 'missing bbox', 'the key is missing (expected [x, y, w, h] px)',
-                     index)
+            self.add(image_id, ann_id, 'bbox', 'missing bbox', 'the key is missing (expected [x, y, w, h] px)', index)
             return
         box = _numbers(ann['bbox'])
         if box is None or box.size != 4:
@@ -367,11 +368,11 @@ class _Checker:
                      f'{box.tolist()}', index)
             return
         if size_ok and _outside(np.array([x, x + w]), np.array([y, y + h]), width, height, self.max_outside).any():
-            self.add(image_id, ann_id, 'bbox', 'absurd bbox', f'[x, y, w, h] = {box.tolist()} reaches more than '
-                     f'{self.max_outside:g} image size(s) outside the {width}x{height} image', index)
+            self.add(
+                image_id, ann_id, 'bbox', 'absurd bbox', f'[x, y, w, h] = {box.tolist()} reaches more than '
+                f'{self.max_outside:g} image size(s) outside the {width}x{height} image', index)
 
-    def _check_num_keypoints(self, ann: dict, image_id: Any, ann_id: Any, index: int,
-                             labelled: Optional[int]) -> None:
+    def _check_num_keypoints(self, ann: dict, image_id: Any, ann_id: Any, index: int, labelled: Optional[int]) -> None:
         if 'num_keypoints' not in ann:
             self.add(image_id, ann_id, 'num_keypoints', 'missing num_keypoints',
                      'the key is missing (the ignore masks and COCOeval for CrowdPose read it)', index)
@@ -582,16 +583,18 @@ def _check_file_level(checker: _Checker, data: Dict[str, Any], for_training: boo
     """``categories`` and (for training) a non-empty ``annotations`` list."""
     categories = data.get('categories')
     if 'categories' not in data:
-        checker.add(None, None, 'categories', 'missing categories', 'the key is missing (COCOeval reads the '
-                    "categories at the first validation; COCO keypoints: [{'id': 1, 'name': 'person', ...}])", -1)
+        checker.add(
+            None, None, 'categories', 'missing categories', 'the key is missing (COCOeval reads the '
+            "categories at the first validation; COCO keypoints: [{'id': 1, 'name': 'person', ...}])", -1)
     elif not isinstance(categories, list) or not categories or \
             not all(isinstance(c, dict) and _is_int(c.get('id')) for c in categories):
         checker.add(None, None, 'categories', 'malformed categories',
                     f"expected a non-empty list of dicts with an int 'id', got {_short(categories)}", -1)
     if for_training and not data['annotations']:
-        checker.add(None, None, 'annotations', 'no annotations',
-                    'the annotations list is empty: there is nothing to train on (an image-info file without '
-                    'ground truth can only be a test set)', -1)
+        checker.add(
+            None, None, 'annotations', 'no annotations',
+            'the annotations list is empty: there is nothing to train on (an image-info file without '
+            'ground truth can only be a test set)', -1)
 
 
 def load_annotation_file(ann_file: str) -> Dict[str, Any]:
@@ -742,26 +745,35 @@ def skip_bad_annotations(data: Dict[str, Any], report: AnnotationReport) -> Tupl
             continue
         structural = [p for p in problems if p.kind in _STRUCTURAL_KINDS]
         if structural:
-            summary.dropped_images.setdefault(image_id, f'annotation #{index}: {structural[0].message} (an '
-                                              'annotation without a usable, unique id or category_id cannot become '
-                                              'an ignore region)')
+            summary.dropped_images.setdefault(
+                image_id, f'annotation #{index}: {structural[0].message} (an '
+                'annotation without a usable, unique id or category_id cannot become '
+                'an ignore region)')
             continue
         region = _region_of(ann, kinds)
         if region is None:
-            summary.dropped_images.setdefault(image_id, f'annotation #{index}: {problems[0].message} (no usable '
-                                              'segmentation or bbox to mask the person)')
+            summary.dropped_images.setdefault(
+                image_id, f'annotation #{index}: {problems[0].message} (no usable '
+                'segmentation or bbox to mask the person)')
             continue
         segmentation, bbox = region
         annotations.append(
-            dict(ann, iscrowd=1, keypoints=[0] * (3 * report.num_keypoints), num_keypoints=0, bbox=bbox,
-                 segmentation=segmentation, area=float(bbox[2] * bbox[3])))
+            dict(
+                ann,
+                iscrowd=1,
+                keypoints=[0] * (3 * report.num_keypoints),
+                num_keypoints=0,
+                bbox=bbox,
+                segmentation=segmentation,
+                area=float(bbox[2] * bbox[3])))
         summary.ignored.append(problems[0])
         summary.ignored_kinds.update(kinds)
 
     dropped = set(summary.dropped_images)
     cleaned = dict(data)
-    cleaned['images'] = [img for img in data['images'] if isinstance(img, dict) and _is_int(img.get('id'))
-                         and img['id'] not in dropped]
+    cleaned['images'] = [
+        img for img in data['images'] if isinstance(img, dict) and _is_int(img.get('id')) and img['id'] not in dropped
+    ]
     kept_ids = {img['id'] for img in cleaned['images']}
     cleaned['annotations'] = [ann for ann in annotations if ann.get('image_id') in kept_ids]
     return cleaned, summary

@@ -110,7 +110,8 @@ class CheckedAnnotationsMixin:
         print_log(
             f'{type(self).__name__}: checked {report.num_images} images and {report.num_annotations} annotations '
             f'of {self.ann_file} in {time.monotonic() - start:.1f} s: '
-            f'{"no problems" if report.ok else report.kind_counts()}', logger='current')
+            f'{"no problems" if report.ok else report.kind_counts()}',
+            logger='current')
 
         self.coco = coco_from_dict(data)
         if 'categories' in self.coco.dataset:
@@ -139,7 +140,8 @@ class CheckedAnnotationsMixin:
                 print_log(
                     f'{type(self).__name__}: {len(unused)} of {len(image_list)} images of {self.ann_file} have no '
                     f'annotation and are not used for training (as in MMPose and the reference); first image ids: '
-                    f'{unused[:5]}', logger='current')
+                    f'{unused[:5]}',
+                    logger='current')
         return data_list
 
 
@@ -153,5 +155,6 @@ class CheckedCrowdPoseDataset(CheckedAnnotationsMixin, CrowdPoseDataset):
     """MMPose's ``CrowdPoseDataset`` with the annotation check of :class:`CheckedAnnotationsMixin`."""
 
 
-__all__ = ['CheckedAnnotationsMixin', 'CheckedCocoDataset', 'CheckedCrowdPoseDataset', 'check_and_clean',
-           'BadAnnotationError']
+__all__ = [
+    'CheckedAnnotationsMixin', 'CheckedCocoDataset', 'CheckedCrowdPoseDataset', 'check_and_clean', 'BadAnnotationError'
+]

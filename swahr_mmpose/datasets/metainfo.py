@@ -34,8 +34,10 @@ def check_dataset_info(info: Mapping[str, Any], source: str = 'metainfo') -> Lis
     """Problems of a raw ``dataset_info`` dict (empty list: none). ``source`` names it in the messages."""
     missing = [k for k in REQUIRED_KEYS if k not in info]
     if missing:
-        hint = {'sigmas': 'sigmas=[...] (one OKS sigma per joint, needed by CocoMetric)',
-                'joint_weights': 'joint_weights=[1.0] * K'}
+        hint = {
+            'sigmas': 'sigmas=[...] (one OKS sigma per joint, needed by CocoMetric)',
+            'joint_weights': 'joint_weights=[1.0] * K'
+        }
         return [f'{source} has no {k!r}' + (f': add {hint[k]}' if k in hint else '') for k in missing]
     problems = []
     kpt_info = info['keypoint_info']

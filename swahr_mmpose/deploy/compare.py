@@ -47,14 +47,15 @@ def compare_predictions(reference: PosePrediction,
     n = min(n_ref, n_cand)
     if n:
         kpt = float(np.abs(reference.keypoints[:n] - candidate.keypoints[:n]).max())
-        score = float(max(np.abs(reference.keypoint_scores[:n] - candidate.keypoint_scores[:n]).max(),
-                          np.abs(reference.scores[:n] - candidate.scores[:n]).max()))
+        score = float(
+            max(
+                np.abs(reference.keypoint_scores[:n] - candidate.keypoint_scores[:n]).max(),
+                np.abs(reference.scores[:n] - candidate.scores[:n]).max()))
     else:
         kpt = score = float('nan') if n_ref or n_cand else 0.0
     same = n_ref == n_cand
     agree = same and (n == 0 or (kpt <= keypoint_tol and score <= score_tol))
-    return dict(people=(n_ref, n_cand), same_count=same, max_keypoint_diff=kpt, max_score_diff=score,
-                agree=bool(agree))
+    return dict(people=(n_ref, n_cand), same_count=same, max_keypoint_diff=kpt, max_score_diff=score, agree=bool(agree))
 
 
 def agreement_over_images(model: nn.Module,

@@ -195,7 +195,8 @@ def build_metadata(cfg, model: nn.Module, flip_test: bool, outputs: str, opset: 
         input='image: (B, 3, H, W) float32 BGR 0..255 canvas of ReferenceBottomupResize',
         test_resize=_jsonable(reference_resize_kwargs(cfg)),
         codec=codec,
-        dataset_meta=_jsonable({k: dataset_meta[k] for k in DATASET_META_KEYS if k in dataset_meta}),
+        dataset_meta=_jsonable({k: dataset_meta[k]
+                                for k in DATASET_META_KEYS if k in dataset_meta}),
         opset=opset)
 
 
@@ -286,8 +287,12 @@ def export_onnx(config,
     onnx_model.producer_name = 'swahr_mmpose'
     onnx.checker.check_model(onnx_model, full_check=True)
     onnx.save(onnx_model, out)
-    return dict(out=out, metadata=metadata, input_names=['image'], output_names=output_names,
-                seconds=time.perf_counter() - start)
+    return dict(
+        out=out,
+        metadata=metadata,
+        input_names=['image'],
+        output_names=output_names,
+        seconds=time.perf_counter() - start)
 
 
 def read_metadata(path_or_model) -> Dict[str, Any]:

@@ -173,9 +173,11 @@ def to_pose_data_sample(prediction: PosePrediction, img_shape: Tuple[int, int], 
     from mmengine.structures import InstanceData
     from mmpose.structures import PoseDataSample
 
-    sample = PoseDataSample(metainfo=dict(img_shape=tuple(img_shape), ori_shape=tuple(img_shape),
-                                          img_path=img_path, **prediction.geometry))
+    sample = PoseDataSample(
+        metainfo=dict(img_shape=tuple(img_shape), ori_shape=tuple(img_shape), img_path=img_path, **prediction.geometry))
     sample.pred_instances = InstanceData(
-        keypoints=prediction.keypoints, keypoint_scores=prediction.keypoint_scores,
-        keypoints_visible=prediction.keypoint_scores, bbox_scores=prediction.scores)
+        keypoints=prediction.keypoints,
+        keypoint_scores=prediction.keypoint_scores,
+        keypoints_visible=prediction.keypoint_scores,
+        bbox_scores=prediction.scores)
     return sample

@@ -9,12 +9,13 @@ def tiny_hrnet(width: int = 8) -> dict:
         type='HRNet',
         in_channels=3,
         extra=dict(
-            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
-                        num_blocks=(1, ), num_channels=(16, )),
-            stage2=dict(num_modules=1, num_branches=2, block='BASIC',
-                        num_blocks=(1, 1), num_channels=(w, 2 * w)),
-            stage3=dict(num_modules=1, num_branches=3, block='BASIC',
-                        num_blocks=(1, 1, 1), num_channels=(w, 2 * w, 4 * w)),
-            stage4=dict(num_modules=1, num_branches=4, block='BASIC',
-                        num_blocks=(1, 1, 1, 1),
-                        num_channels=(w, 2 * w, 4 * w, 8 * w))))
+            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(1, ), num_channels=(16, )),
+            stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1), num_channels=(w, 2 * w)),
+            stage3=dict(
+                num_modules=1, num_branches=3, block='BASIC', num_blocks=(1, 1, 1), num_channels=(w, 2 * w, 4 * w)),
+            stage4=dict(
+                num_modules=1,
+                num_branches=4,
+                block='BASIC',
+                num_blocks=(1, 1, 1, 1),
+                num_channels=(w, 2 * w, 4 * w, 8 * w))))

@@ -51,8 +51,10 @@ class StateDictMatch:
 
     def summary(self, loaded: bool = False) -> str:
         """``'1200 of 1434 model tensors fit; 234 missing (e.g. ...), ...'`` (``loaded``: a partial load's words)."""
-        parts = [f'loaded {self.loaded} of {self.total} model tensors' if loaded else
-                 f'{self.loaded} of {self.total} model tensors fit']
+        parts = [
+            f'loaded {self.loaded} of {self.total} model tensors'
+            if loaded else f'{self.loaded} of {self.total} model tensors fit'
+        ]
         if self.missing:
             kept = ', kept as initialised' if loaded else ''
             parts.append(f'{len(self.missing)} missing (e.g. {self.missing[0]}){kept}')
@@ -166,8 +168,10 @@ def check_state_dict(model: nn.Module,
     if match.ok:
         return match
     if allow_partial:
-        print_log(f'Partial load of {source} (load_partial): {match.summary(loaded=True)}.', logger=logger,
-                  level=logging.WARNING)
+        print_log(
+            f'Partial load of {source} (load_partial): {match.summary(loaded=True)}.',
+            logger=logger,
+            level=logging.WARNING)
         return match
     lines = [f'{source} does not match the model: {match.summary()}.'] + [f'  {line}' for line in match.details()]
     lines.append(f'The checkpoint: {describe_origin(checkpoint, model)}.')
@@ -222,5 +226,7 @@ def init_model_strict(config: Any,
     return model
 
 
-__all__ = ['CheckpointMismatchError', 'StateDictMatch', 'match_state_dict', 'check_state_dict', 'describe_origin',
-           'load_checkpoint_strict', 'init_model_strict', 'checkpoint_state_dict', 'check_checkpoint_file']
+__all__ = [
+    'CheckpointMismatchError', 'StateDictMatch', 'match_state_dict', 'check_state_dict', 'describe_origin',
+    'load_checkpoint_strict', 'init_model_strict', 'checkpoint_state_dict', 'check_checkpoint_file'
+]

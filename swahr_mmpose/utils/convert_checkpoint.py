@@ -127,8 +127,7 @@ def load_checkpoint_file(path: str, weights_only: bool = True) -> object:
                                         'corrupt or truncated') from err
 
 
-def extract_official_state_dict(checkpoint: object,
-                                state_dict_key: Optional[str] = None) -> 'OrderedDict[str, Tensor]':
+def extract_official_state_dict(checkpoint: object, state_dict_key: Optional[str] = None) -> 'OrderedDict[str, Tensor]':
     """The bare official ``state_dict`` of a loaded checkpoint, ``module.`` stripped, in file order.
 
     Args:
@@ -184,8 +183,10 @@ def detect_official_checkpoint(state_dict: Mapping[str, Tensor]) -> OfficialChec
         raise CheckpointConversionError(
             f'{key} has shape {tuple(weight.shape)}; expected (2K, C, 1, 1) (K heatmaps + K tags)')
     has_scale = any(k.split('.', 1)[0] == SCALE_PREFIX for k in state_dict)
-    return OfficialCheckpointInfo(variant='swahr' if has_scale else 'higherhrnet', width=int(weight.shape[1]),
-                                  num_keypoints=int(weight.shape[0]) // 2)
+    return OfficialCheckpointInfo(
+        variant='swahr' if has_scale else 'higherhrnet',
+        width=int(weight.shape[1]),
+        num_keypoints=int(weight.shape[0]) // 2)
 
 
 # -------------------------------------------------------------- the conversion
@@ -239,8 +240,10 @@ def check_state_dict_fits(state_dict: Dict[str, Tensor],
                 filled.append(key)
     missing = [k for k in model_state if k not in state_dict]
     unexpected = [k for k in state_dict if k not in model_state]
-    mismatched = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(model_state[k].shape)}'
-                  for k in model_state if k in state_dict and state_dict[k].shape != model_state[k].shape]
+    mismatched = [
+        f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(model_state[k].shape)}' for k in model_state
+        if k in state_dict and state_dict[k].shape != model_state[k].shape
+    ]
     if not (missing or unexpected or mismatched):
         return filled
 

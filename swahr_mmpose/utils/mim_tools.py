@@ -10,8 +10,7 @@ import sys
 from types import TracebackType
 from typing import List, Optional
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def mmpose_tool_path(name: str) -> str:
@@ -20,9 +19,8 @@ def mmpose_tool_path(name: str) -> str:
 
     path = os.path.join(os.path.dirname(mmpose.__file__), '.mim', 'tools', name)
     if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f'MMPose tool {name!r} not found at {path}; is mmpose installed '
-            'from a wheel (pip install mmpose==1.3.2)?')
+        raise FileNotFoundError(f'MMPose tool {name!r} not found at {path}; is mmpose installed '
+                                'from a wheel (pip install mmpose==1.3.2)?')
     return path
 
 

@@ -101,5 +101,4 @@ def _without_resume(argv: List[str], value: str) -> List[str]:
     return out
 
 
-__all__ = ['check_resume_args', 'resumable_checkpoint', 'train_work_dir', 'NothingToResumeError',
-           'ALLOW_FRESH_START']
+__all__ = ['check_resume_args', 'resumable_checkpoint', 'train_work_dir', 'NothingToResumeError', 'ALLOW_FRESH_START']

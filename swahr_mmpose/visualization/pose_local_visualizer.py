@@ -25,16 +25,13 @@ class NumpyCompatPoseLocalVisualizer(PoseLocalVisualizer):
     def draw_circles(self,
                      center: Union[np.ndarray, torch.Tensor],
                      radius: Union[float, np.ndarray, torch.Tensor],
-                     face_colors: Union[str, tuple, List[str],
-                                        List[tuple]] = 'none',
+                     face_colors: Union[str, tuple, List[str], List[tuple]] = 'none',
                      alpha: float = 1.0,
                      **kwargs) -> 'NumpyCompatPoseLocalVisualizer':
         if self.backend == 'opencv':
             radii = np.asarray(radius, dtype=np.float64).reshape(-1)
             if radii.size != 1:
-                raise ValueError(
-                    'NumpyCompatPoseLocalVisualizer: the OpenCV backend draws '
-                    f'one circle per call, got {radii.size} radii')
+                raise ValueError('NumpyCompatPoseLocalVisualizer: the OpenCV backend draws '
+                                 f'one circle per call, got {radii.size} radii')
             radius = float(radii[0])
-        return super().draw_circles(
-            center, radius, face_colors=face_colors, alpha=alpha, **kwargs)
+        return super().draw_circles(center, radius, face_colors=face_colors, alpha=alpha, **kwargs)

@@ -13,8 +13,8 @@ from torch import Tensor
 
 
 def multi_stage_outputs(outputs: Sequence[Tensor], outputs_flip: Sequence[Tensor], num_joints: int,
-                        flip_index: Sequence[int], size_projected: Tuple[int, int]) -> Tuple[List[Tensor],
-                                                                                             List[Tensor]]:
+                        flip_index: Sequence[int], size_projected: Tuple[int,
+                                                                         int]) -> Tuple[List[Tensor], List[Tensor]]:
     """``get_multi_stage_outputs`` with the scale channels already stripped.
 
     Args:
@@ -33,8 +33,7 @@ def multi_stage_outputs(outputs: Sequence[Tensor], outputs_flip: Sequence[Tensor
         last = outs[-1]
         for i, output in enumerate(outs):
             if len(outs) > 1 and i != len(outs) - 1:
-                output = F.interpolate(output, size=(last.size(2), last.size(3)), mode='bilinear',
-                                       align_corners=False)
+                output = F.interpolate(output, size=(last.size(2), last.size(3)), mode='bilinear', align_corners=False)
             if flipped:
                 output = torch.flip(output, [3])
             level_heatmaps = output[:, :num_joints]
@@ -44,10 +43,14 @@ def multi_stage_outputs(outputs: Sequence[Tensor], outputs_flip: Sequence[Tensor
                 level_tags = output[:, num_joints:]
                 tags.append(level_tags[:, flip_index] if flipped else level_tags)
         heatmaps.append(heatmaps_avg / num_heatmaps)
-    heatmaps = [F.interpolate(h, size=(size_projected[1], size_projected[0]), mode='bilinear', align_corners=False)
-                for h in heatmaps]
-    tags = [F.interpolate(t, size=(size_projected[1], size_projected[0]), mode='bilinear', align_corners=False)
-            for t in tags]
+    heatmaps = [
+        F.interpolate(h, size=(size_projected[1], size_projected[0]), mode='bilinear', align_corners=False)
+        for h in heatmaps
+    ]
+    tags = [
+        F.interpolate(t, size=(size_projected[1], size_projected[0]), mode='bilinear', align_corners=False)
+        for t in tags
+    ]
     return heatmaps, tags
 
 

@@ -35,7 +35,7 @@ def _single_image_ae_loss(tags: Tensor, keypoint_indices: Tensor) -> Tuple[Tenso
         joint_tags = torch.stack(person_joint_tags)  # (n_joints, D)
         mean_tag = torch.mean(joint_tags, dim=0)
         person_mean_tags.append(mean_tag)
-        pull = pull + torch.mean((joint_tags - mean_tag.expand_as(joint_tags)) ** 2)
+        pull = pull + torch.mean((joint_tags - mean_tag.expand_as(joint_tags))**2)
 
     num_people = len(person_mean_tags)
     if num_people == 0:
@@ -45,7 +45,7 @@ def _single_image_ae_loss(tags: Tensor, keypoint_indices: Tensor) -> Tuple[Tenso
 
     mean_tags = torch.stack(person_mean_tags)  # (N, D)
     diff = mean_tags[None, :, :] - mean_tags[:, None, :]  # (N, N, D)
-    push = torch.exp(-diff ** 2).sum() - num_people * tag_dim  # drop the a == b terms (each exp(0) = 1 per dim)
+    push = torch.exp(-diff**2).sum() - num_people * tag_dim  # drop the a == b terms (each exp(0) = 1 per dim)
     push = push / ((num_people - 1) * num_people) * 0.5
     return pull / num_people, push
 

@@ -24,7 +24,7 @@ def reference_kernel(sigma: float = 2) -> np.ndarray:
     side = 6 * sigma + 3
     grid = np.arange(0, side, 1, dtype=np.float64)
     centre = 3 * sigma + 1
-    return np.exp(-((grid[None, :] - centre) ** 2 + (grid[:, None] - centre) ** 2) / (2 * sigma ** 2))
+    return np.exp(-((grid[None, :] - centre)**2 + (grid[:, None] - centre)**2) / (2 * sigma**2))
 
 
 def reference_heatmaps(joints: np.ndarray, heatmap_size, sigma: float = 2) -> np.ndarray:
@@ -159,8 +159,7 @@ def reference_draw_affine_params(img_h: int,
     return dict(center=center, scale=scale, aug_scale=aug_scale, rotation=rotation)
 
 
-def reference_affine_matrix_3x3(center: Sequence[float], scale: float, output_side: int,
-                                rotation: float) -> np.ndarray:
+def reference_affine_matrix_3x3(center: Sequence[float], scale: float, output_side: int, rotation: float) -> np.ndarray:
     """The reference's crop matrix built step by step (3x3, original px -> square output of side S).
 
     Scale the 200*scale crop around ``center`` to S (centre -> S/2), then rotate by -rotation about (S/2, S/2).
@@ -226,8 +225,8 @@ def reference_sample(img: np.ndarray,
         mask = (mask > 0.5).astype(np.float32)
         level_joints = joints.astype(np.float64).copy()
         flat = level_joints[:, :, :2].reshape(-1, 2)
-        level_joints[:, :, :2] = (np.hstack([flat, np.ones((len(flat), 1))]) @ mat.T).reshape(joints.shape[0],
-                                                                                              joints.shape[1], 2)
+        level_joints[:, :, :2] = (np.hstack([flat, np.ones(
+            (len(flat), 1))]) @ mat.T).reshape(joints.shape[0], joints.shape[1], 2)
         if flip:
             mask = mask[:, ::-1].copy()
             level_joints = level_joints[:, list(flip_index)]

@@ -61,8 +61,7 @@ def _scale_branch_macs(width, k, h, w):
     (48, True, 640, 154.6),
     (48, False, 640, 154.3),
 ])
-def test_official_convention_reproduces_paper_gflops(width, with_scale, size,
-                                                     paper):
+def test_official_convention_reproduces_paper_gflops(width, with_scale, size, paper):
     net = network(width, with_scale)
     flops = complexity.official_convention_flops(net, (1, 3, size, size))
     assert round(flops / 1e9, 1) == paper
@@ -99,9 +98,11 @@ def test_mmengine_count_vs_official_convention():
 def test_tensor_forward_is_the_heads_tuple():
     out = complexity.meta_forward(complexity._TensorForward(network(32)), torch.empty(1, 3, 128, 192, device='meta'))
     assert [tuple(o.shape) for o in out] == [
-        (1, 17, 32, 48), (1, 17, 64, 96),  # heatmaps per level
+        (1, 17, 32, 48),
+        (1, 17, 64, 96),  # heatmaps per level
         (1, 17, 32, 48),  # tags
-        (1, 17, 32, 48), (1, 17, 64, 96),  # scale maps per level
+        (1, 17, 32, 48),
+        (1, 17, 64, 96),  # scale maps per level
     ]
     higher = complexity._TensorForward(network(32, False))
     assert len(complexity.meta_forward(higher, torch.empty(1, 3, 64, 64, device='meta'))) == 3
@@ -119,6 +120,5 @@ def test_cli(tmp_path, capsys):
     assert 'Input shape: (1, 3, 128, 192)' in text
     data = json.loads(out_json.read_text())
     assert data['params']['total'] == 28_649_309
-    assert data['official_flops'] == complexity.official_convention_flops(
-        network(32), (1, 3, 128, 192))
+    assert data['official_flops'] == complexity.official_convention_flops(network(32), (1, 3, 128, 192))
     assert 'mmengine_flops' not in data

@@ -106,6 +106,7 @@ def test_shuffled_tags_limit_only_grouping(tiny_coco):
 
 
 def test_blank_heatmaps_are_detection_limited(tiny_coco):
+
     def blank(keypoints, visibility, areas, shape):
         _, tags = perfect(keypoints, visibility, areas, shape)
         return torch.zeros(shape), tags
@@ -140,8 +141,10 @@ def _ground_truth_as_results(ann_file, keep):
     """Every labelled person of ``ann_file`` for which ``keep(annotation)`` holds, as a perfect detection."""
     with open(ann_file) as f:
         annotations = json.load(f)['annotations']
-    return [dict(image_id=a['image_id'], category_id=1, keypoints=a['keypoints'], score=1.0) for a in annotations
-            if not a['iscrowd'] and a['num_keypoints'] > 0 and keep(a)]
+    return [
+        dict(image_id=a['image_id'], category_id=1, keypoints=a['keypoints'], score=1.0) for a in annotations
+        if not a['iscrowd'] and a['num_keypoints'] > 0 and keep(a)
+    ]
 
 
 def test_ap_by_person_size_splits_by_area(tiny_coco, tmp_path):
@@ -153,8 +156,7 @@ def test_ap_by_person_size_splits_by_area(tiny_coco, tmp_path):
 
     everyone = tmp_path / 'all.json'
     everyone.write_text(json.dumps(_ground_truth_as_results(ann_file, lambda a: True)))
-    assert ap_by_person_size(ann_file, str(everyone), bins) == pytest.approx(
-        {f'0-{split:g}': 1.0, f'>={split:g}': 1.0})
+    assert ap_by_person_size(ann_file, str(everyone), bins) == pytest.approx({f'0-{split:g}': 1.0, f'>={split:g}': 1.0})
 
     small_only = tmp_path / 'small.json'
     small_only.write_text(json.dumps(_ground_truth_as_results(ann_file, lambda a: a['area']**0.5 < split)))

@@ -45,6 +45,7 @@ def best_refine_pixels(heatmaps: torch.Tensor,
         x, y: (M,) int64 tensors on the maps' device.
     """
     planes = tags.detach().float().cpu().permute(3, 0, 1, 2).contiguous()
-    x, y = search_refine_pixels(heatmaps.detach().float().cpu().contiguous(), planes, joint.cpu().numpy(),
+    x, y = search_refine_pixels(heatmaps.detach().float().cpu().contiguous(), planes,
+                                joint.cpu().numpy(),
                                 person_tag.detach().float().cpu().numpy(), block, coarse_factor, chunk_elements)
     return torch.from_numpy(x).to(heatmaps.device), torch.from_numpy(y).to(heatmaps.device)

@@ -79,9 +79,18 @@ def test_num_keypoints_from_the_maps():
 
 def test_recovers_known_people():
     # painted at full resolution (stride 1): a bilinear resize would put the maxima on the coarse grid instead
-    sample = make_synthetic_ae_maps(3, canvas_size=(384, 320), stride=1, sigma=3.0, person_height=(150, 170),
-                                    weak_ratio=0.0, absent_ratio=0.0, heatmap_noise=0.0, tag_noise=0.0,
-                                    min_separation=140, seed=3)
+    sample = make_synthetic_ae_maps(
+        3,
+        canvas_size=(384, 320),
+        stride=1,
+        sigma=3.0,
+        person_height=(150, 170),
+        weak_ratio=0.0,
+        absent_ratio=0.0,
+        heatmap_noise=0.0,
+        tag_noise=0.0,
+        min_separation=140,
+        seed=3)
     keypoints, keypoint_scores, instance_scores = AEDecoder().decode(sample.heatmaps, sample.tags)
     assert keypoints.shape == (3, 17, 2) and keypoint_scores.shape == (3, 17) and instance_scores.shape == (3, )
     # match decoded people to the painted ones by their nose tag
@@ -212,8 +221,9 @@ def test_numpy_and_torch_inputs_agree_and_batch_equals_single():
 @pytest.mark.parametrize('height,width', [(1, 1), (2, 3), (5, 40)])
 def test_tiny_maps_equal_reference(height, width):
     gen = torch.Generator().manual_seed(height * 100 + width)
-    ours, reference, _ = decode_both(torch.rand(17, height, width, generator=gen).numpy(),
-                                     torch.randn(34, height, width, generator=gen).numpy())
+    ours, reference, _ = decode_both(
+        torch.rand(17, height, width, generator=gen).numpy(),
+        torch.randn(34, height, width, generator=gen).numpy())
     assert_same_result(ours, reference)
 
 
@@ -245,9 +255,18 @@ def test_thresholds():
 
 
 def test_refinement_fills_missing_joint_and_keeps_person_score():
-    sample = make_synthetic_ae_maps(2, canvas_size=(256, 224), stride=1, sigma=3.0, person_height=(120, 140),
-                                    weak_ratio=0.0, absent_ratio=0.0, heatmap_noise=0.0, tag_noise=0.0,
-                                    min_separation=110, seed=8)
+    sample = make_synthetic_ae_maps(
+        2,
+        canvas_size=(256, 224),
+        stride=1,
+        sigma=3.0,
+        person_height=(120, 140),
+        weak_ratio=0.0,
+        absent_ratio=0.0,
+        heatmap_noise=0.0,
+        tag_noise=0.0,
+        min_separation=110,
+        seed=8)
     heat = sample.heatmaps.clone()
     # weaken person 0's left wrist (joint 9) below the detection threshold: only refinement can find it
     x, y = sample.keypoints[0, 9].astype(int)
@@ -415,8 +434,8 @@ def test_refinement_search_on_piecewise_constant_tags_equals_brute_force(height,
     heat_t, tags_t = torch.from_numpy(heat), torch.from_numpy(tags)
     tile_max = pool_tiles(heat_t, block)[0].numpy()
     for given_tile_max in (None, tile_max):
-        x, y = search_refine_pixels(heat_t, tags_t, joint, person_tag, block, coarse_factor, chunk_elements=64,
-                                    heat_tile_max=given_tile_max)
+        x, y = search_refine_pixels(
+            heat_t, tags_t, joint, person_tag, block, coarse_factor, chunk_elements=64, heat_tile_max=given_tile_max)
         np.testing.assert_array_equal(np.stack([y, x], axis=1), expected)
 
 
@@ -444,8 +463,8 @@ def test_refine_scores_bit_equal_numpy():
 def test_cuda_equals_cpu():
     sample = make_synthetic_ae_maps(10, canvas_size=CANVAS, person_height=(40, 90), seed=9)
     decoder = AEDecoder()
-    assert_same_result(decoder.decode(sample.heatmaps.cuda(), sample.tags.cuda()),
-                       decoder.decode(sample.heatmaps, sample.tags))
+    assert_same_result(
+        decoder.decode(sample.heatmaps.cuda(), sample.tags.cuda()), decoder.decode(sample.heatmaps, sample.tags))
 
 
 # ---------------------------------------------------------------------------------------------------- errors
@@ -470,8 +489,8 @@ def test_bad_inputs_raise_clear_errors():
         decoder.decode(np.zeros((17, 8, 8), np.int64), tags)
     with pytest.raises(TypeError, match='numpy array or torch tensor'):
         decoder.decode([[0.0]], tags)
-    for bad in (dict(nms_kernel=4), dict(topk=0), dict(keypoint_thr=-0.1), dict(max_instances=0),
-                dict(num_keypoints=0), dict(tie_tolerance=-1.0), dict(refine_block_size=0)):
+    for bad in (dict(nms_kernel=4), dict(topk=0), dict(keypoint_thr=-0.1), dict(max_instances=0), dict(num_keypoints=0),
+                dict(tie_tolerance=-1.0), dict(refine_block_size=0)):
         with pytest.raises(ValueError):
             AEDecoder(**bad)
 
@@ -484,10 +503,12 @@ def test_benchmark_tool_runs(capsys):
     here: timings on a shared machine are too noisy; the >= 8x claim is checked by running the tool)."""
     import os.path as osp
     import runpy
-    tool = runpy.run_path(osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools',
-                                   'benchmark_decoder.py'))
-    code = tool['main'](['--people', '0', '3', '--canvas', '96', '--repeats', '1', '--mmpose-repeats', '1',
-                         '--warmup', '0', '--min-speedup', '0'])
+    tool = runpy.run_path(
+        osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools', 'benchmark_decoder.py'))
+    code = tool['main']([
+        '--people', '0', '3', '--canvas', '96', '--repeats', '1', '--mmpose-repeats', '1', '--warmup', '0',
+        '--min-speedup', '0'
+    ])
     assert code == 0
     out = capsys.readouterr().out
     assert 'PASS' in out and 'MMPose cap30 ms' in out and len(out.splitlines()) == 6

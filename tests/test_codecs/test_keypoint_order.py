@@ -44,11 +44,13 @@ def test_codecs_take_a_metainfo_as_order():
     hand = dict(from_file='configs/_base_/datasets/coco_wholebody_hand.py')
     expected = default_keypoint_order(21, load_metainfo(hand))
     assert AEDecoder(num_keypoints=21, keypoint_order=hand).keypoint_order == expected
-    codec = MultiLevelAssociativeEmbedding(input_size=64, heatmap_size=[(16, 16), (32, 32)], num_keypoints=21,
-                                           decode_keypoint_order=hand)
+    codec = MultiLevelAssociativeEmbedding(
+        input_size=64, heatmap_size=[(16, 16), (32, 32)], num_keypoints=21, decode_keypoint_order=hand)
     assert codec.decoder.keypoint_order == expected
-    with pytest.raises(ValueError, match=r"has 21 joints but the codec has num_keypoints=17.*set the codec's "
-                                         r'num_keypoints \(and model.head.num_keypoints\) to 21'):
+    with pytest.raises(
+            ValueError,
+            match=r"has 21 joints but the codec has num_keypoints=17.*set the codec's "
+            r'num_keypoints \(and model.head.num_keypoints\) to 21'):
         AEDecoder(num_keypoints=17, keypoint_order=hand)
     with pytest.raises(ValueError, match="set keypoint_order explicitly.*decode_keypoint_order.*metainfo"):
         AEDecoder(num_keypoints=21)

@@ -31,8 +31,11 @@ def make_codec(input_size, heatmap_sizes, **kwargs):
 
 
 def target_transform(input_size, heatmap_sizes, mask_kwargs=None, **codec_kwargs):
-    encoder = dict(type='MultiLevelAssociativeEmbedding', input_size=input_size,
-                   heatmap_size=level_sizes(heatmap_sizes), **codec_kwargs)
+    encoder = dict(
+        type='MultiLevelAssociativeEmbedding',
+        input_size=input_size,
+        heatmap_size=level_sizes(heatmap_sizes),
+        **codec_kwargs)
     return ScaleAdaptiveGenerateTarget(encoder=encoder, **(mask_kwargs or {}))
 
 
@@ -156,8 +159,10 @@ def test_keypoints_visible_with_weights_column_is_accepted():
     gen = target_transform(64, [16, 32])
     plain = gen(dict(keypoints=keypoints, keypoints_visible=visible, ori_shape=(64, 64)))
     paired = gen(
-        dict(keypoints=keypoints, keypoints_visible=np.stack([visible, np.full_like(visible, 0.3)], -1),
-             ori_shape=(64, 64)))
+        dict(
+            keypoints=keypoints,
+            keypoints_visible=np.stack([visible, np.full_like(visible, 0.3)], -1),
+            ori_shape=(64, 64)))
     for a, b in zip(plain['heatmaps'], paired['heatmaps']):
         assert np.array_equal(a, b)
     assert np.array_equal(plain['keypoint_indices'], paired['keypoint_indices'])
@@ -229,8 +234,8 @@ def test_bbox_sigma_in_each_levels_pixels():
     # sigma_orig = 256 / 256 * 2 = 2 original px = 4 input px -> 1.0 px at 1/4 (128) and 2.0 px at 1/2 (256).
     gen = target_transform(512, [128, 256], sigma_mode='bbox')
     warp = np.array([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
-    base = dict(keypoints=np.array([[[200.0, 100.0]]]), keypoints_visible=np.ones((1, 1)), ori_shape=(256, 256),
-                warp_mat=warp)
+    base = dict(
+        keypoints=np.array([[[200.0, 100.0]]]), keypoints_visible=np.ones((1, 1)), ori_shape=(256, 256), warp_mat=warp)
     xyxy = gen(dict(base, bbox=np.array([[10.0, 0.0, 110.0, 256.0]])))
     corners = gen(dict(base, bbox=np.array([[[20, 0], [20, 512], [220, 0], [220, 512]]], dtype=np.float64)))
     for out in (xyxy, corners):
@@ -239,8 +244,12 @@ def test_bbox_sigma_in_each_levels_pixels():
         assert hm0[25, 54] == np.float32(np.exp(-16 / 2.0)) and hm0[25, 55] == 0  # radius ceil(3*1+1) = 4
         assert hm1[50, 100] == 1.0 and hm1[50, 101] == G(1) and hm1[50, 107] == G(49) and hm1[50, 108] == 0
     # two people with different boxes get different sigmas on the same channel-level
-    two = gen(dict(base, keypoints=np.array([[[100.0, 100.0]], [[400.0, 100.0]]]), keypoints_visible=np.ones((2, 1)),
-                   bbox=np.array([[0, 0, 256, 10.0], [0, 0, 512, 10.0]])))
+    two = gen(
+        dict(
+            base,
+            keypoints=np.array([[[100.0, 100.0]], [[400.0, 100.0]]]),
+            keypoints_visible=np.ones((2, 1)),
+            bbox=np.array([[0, 0, 256, 10.0], [0, 0, 512, 10.0]])))
     hm1 = two['heatmaps'][1][0]
     assert hm1[50, 51] == G(1) and hm1[50, 201] == np.float32(np.exp(-1 / 32.0))  # sigma 2 and 4 at level 1
 
@@ -254,9 +263,13 @@ def test_fixed_non_default_sigma():
 
 # ------------------------------------------------------------------------------------------------ flip
 def _flip_then_generate(keypoints, convention, width=512):
-    results = dict(img=np.zeros((width, width, 3), np.uint8), keypoints=np.asarray(keypoints, dtype=np.float64),
-                   keypoints_visible=np.ones((1, 2)), flip_indices=[1, 0], input_size=(width, width),
-                   ori_shape=(width, width))
+    results = dict(
+        img=np.zeros((width, width, 3), np.uint8),
+        keypoints=np.asarray(keypoints, dtype=np.float64),
+        keypoints_visible=np.ones((1, 2)),
+        flip_indices=[1, 0],
+        input_size=(width, width),
+        ori_shape=(width, width))
     results = BottomupRandomHorizontalFlip(prob=1.0)(results)
     gen = target_transform(width, [128, 256], flip_convention=convention)
     return results, gen(results)
@@ -297,9 +310,18 @@ def test_unflipped_sample_ignores_flip_convention():
 def test_pack_pose_inputs_packs_multilevel_fields_and_labels():
     rng = np.random.default_rng(7)
     keypoints, visible = random_people(rng, 3, 17, 64)
-    results = dict(img=np.zeros((64, 64, 3), np.uint8), keypoints=keypoints, keypoints_visible=visible,
-                   ori_shape=(64, 64), img_shape=(64, 64), input_size=(64, 64), flip=False, flip_direction=None,
-                   bbox=np.zeros((3, 4), np.float32), id=[1, 2, 3], img_id=9)
+    results = dict(
+        img=np.zeros((64, 64, 3), np.uint8),
+        keypoints=keypoints,
+        keypoints_visible=visible,
+        ori_shape=(64, 64),
+        img_shape=(64, 64),
+        input_size=(64, 64),
+        flip=False,
+        flip_direction=None,
+        bbox=np.zeros((3, 4), np.float32),
+        id=[1, 2, 3],
+        img_id=9)
     results = target_transform(64, [16, 32])(results)
     packed = PackPoseInputs(meta_keys=('id', 'img_id', 'input_size', 'flip', 'flip_direction'))(results)
     sample = packed['data_samples']
@@ -320,15 +342,14 @@ def test_pack_pose_inputs_packs_multilevel_fields_and_labels():
 @pytest.mark.parametrize('results, match', [
     (dict(keypoints_visible=np.ones((1, 2))), "requires 'transformed_keypoints' or 'keypoints'"),
     (dict(keypoints=np.zeros((1, 2)), keypoints_visible=np.ones((1, 2))), r'keypoints must have shape \(N, K, 2\)'),
-    (dict(keypoints=np.zeros((1, 2, 3)), keypoints_visible=np.ones((1, 2))),
-     r'keypoints must have shape \(N, K, 2\)'),
+    (dict(keypoints=np.zeros((1, 2, 3)), keypoints_visible=np.ones((1, 2))), r'keypoints must have shape \(N, K, 2\)'),
     (dict(keypoints=np.zeros((1, 2, 2))), 'keypoints_visible'),
     (dict(keypoints=np.zeros((1, 2, 2)), keypoints_visible=np.ones((2, 1))), 'keypoints_visible must have shape'),
-    (dict(keypoints=np.full((1, 2, 2), np.nan), keypoints_visible=np.ones((1, 2)), img_path='a.jpg', img_id=7),
-     r'non-finite .* person 0, joint 0 .*image a\.jpg, img_id 7'),
+    (dict(keypoints=np.full((1, 2, 2), np.nan), keypoints_visible=np.ones(
+        (1, 2)), img_path='a.jpg', img_id=7), r'non-finite .* person 0, joint 0 .*image a\.jpg, img_id 7'),
     (dict(keypoints=np.zeros((1, 2, 2)), keypoints_visible=np.ones((1, 2)), input_size=(32, 64)), 'input_size'),
-    (dict(keypoints=np.zeros((1, 2, 2)), keypoints_visible=np.ones((1, 2)), flip=True, flip_direction='vertical'),
-     'horizontal'),
+    (dict(keypoints=np.zeros((1, 2, 2)), keypoints_visible=np.ones(
+        (1, 2)), flip=True, flip_direction='vertical'), 'horizontal'),
 ])
 def test_bad_inputs_raise_clear_errors(results, match):
     gen = target_transform(64, [16])
@@ -349,9 +370,9 @@ def test_single_level_codec_gives_arrays_for_single_level_heads():
     assert isinstance(out['heatmaps'], np.ndarray) and out['heatmaps'].shape == (1, 16, 16)
     multi = make_codec(64, [16]).encode(np.array([[[10.7, 5.2]]]), np.ones((1, 1)))
     assert np.array_equal(out['heatmaps'], multi['heatmaps'][0])
-    results = ScaleAdaptiveGenerateTarget(encoder=dict(type='MultiLevelAssociativeEmbedding', input_size=64,
-                                                       heatmap_size=(16, 16)))(
-        dict(keypoints=np.array([[[10.7, 5.2]]]), keypoints_visible=np.ones((1, 1)), ori_shape=(64, 64)))
+    results = ScaleAdaptiveGenerateTarget(
+        encoder=dict(type='MultiLevelAssociativeEmbedding', input_size=64, heatmap_size=(16, 16)))(
+            dict(keypoints=np.array([[[10.7, 5.2]]]), keypoints_visible=np.ones((1, 1)), ori_shape=(64, 64)))
     packed = PackPoseInputs()(dict(results, img=np.zeros((64, 64, 3), np.uint8)))['data_samples']
     assert packed.gt_fields.heatmaps.shape == (1, 16, 16) and packed.gt_fields.heatmap_mask.shape == (1, 16, 16)
 
@@ -379,8 +400,8 @@ def test_bad_config_raises(kwargs, match):
     with pytest.raises(ValueError, match='mask_source'):
         target_transform(64, [16], mask_kwargs=dict(mask_source='segs'))
     with pytest.raises(TypeError, match='needs a MultiLevelAssociativeEmbedding encoder'):
-        ScaleAdaptiveGenerateTarget(encoder=dict(type='AssociativeEmbedding', input_size=(64, 64),
-                                                 heatmap_size=(16, 16)))
+        ScaleAdaptiveGenerateTarget(
+            encoder=dict(type='AssociativeEmbedding', input_size=(64, 64), heatmap_size=(16, 16)))
 
 
 def test_bbox_mode_needs_boxes():
@@ -396,8 +417,13 @@ def test_bbox_mode_needs_boxes():
 
 def test_decode_options_are_the_decoders_arguments_with_a_prefix():
     """Each decoding option is defined once (AEDecoder) and reached from the codec as ``decode_<name>`` only."""
-    codec = make_codec(64, [16, 32], num_keypoints=5, decode_keypoint_thr=0.2, decode_refine=False,
-                       decode_max_match_groups=7, decode_keypoint_order=[4, 3, 2, 1, 0])
+    codec = make_codec(
+        64, [16, 32],
+        num_keypoints=5,
+        decode_keypoint_thr=0.2,
+        decode_refine=False,
+        decode_max_match_groups=7,
+        decode_keypoint_order=[4, 3, 2, 1, 0])
     assert (codec.decoder.keypoint_thr, codec.decoder.refine, codec.decoder.num_keypoints) == (0.2, False, 5)
     assert codec.decoder.keypoint_order == [4, 3, 2, 1, 0]
     assert codec.decoder._grouping_options(5).max_match_groups == 7

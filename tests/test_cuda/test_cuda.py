@@ -39,8 +39,11 @@ def tiny_cfg() -> Config:
 
 @pytest.fixture(scope='module')
 def batch(tiny_coco):
-    data = dict(data_root=str(tiny_coco), ann_file='annotations/person_keypoints_train.json',
-                crowdpose_ann_file='annotations/person_keypoints_train.json', img_prefix='images/train/')
+    data = dict(
+        data_root=str(tiny_coco),
+        ann_file='annotations/person_keypoints_train.json',
+        crowdpose_ann_file='annotations/person_keypoints_train.json',
+        img_prefix='images/train/')
     dataset = build_train_dataset(tiny_cfg(), data)
     np.random.seed(0)
     return pseudo_collate([dataset.prepare_data(i) for i in range(2)])

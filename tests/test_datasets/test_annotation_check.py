@@ -18,9 +18,16 @@ def person(ann_id, image_id, x0=20.0, y0=10.0, visible=5, crowd=0):
     kps = []
     for j in range(K):
         kps += [x0 + 2 * j, y0 + j, 2] if j < visible else [0, 0, 0]
-    return dict(id=ann_id, image_id=image_id, category_id=1, keypoints=kps, num_keypoints=visible,
-                bbox=[x0 - 1, y0 - 1, 40.0, 30.0], area=1200.0, iscrowd=crowd,
-                segmentation=[[x0 - 1, y0 - 1, x0 + 39, y0 - 1, x0 + 39, y0 + 29, x0 - 1, y0 + 29]])
+    return dict(
+        id=ann_id,
+        image_id=image_id,
+        category_id=1,
+        keypoints=kps,
+        num_keypoints=visible,
+        bbox=[x0 - 1, y0 - 1, 40.0, 30.0],
+        area=1200.0,
+        iscrowd=crowd,
+        segmentation=[[x0 - 1, y0 - 1, x0 + 39, y0 - 1, x0 + 39, y0 + 29, x0 - 1, y0 + 29]])
 
 
 def coco(*annotations, num_images=3):
@@ -62,32 +69,34 @@ BAD_VIS = person(0, 0)['keypoints']
 BAD_VIS[3 * 1 + 2] = 3
 
 
-@pytest.mark.parametrize('field,value,kind', [
-    ('keypoints', DELETE, 'missing keypoints'),
-    ('keypoints', NAN_KPS, 'NaN/inf keypoints'),
-    ('keypoints', ABSURD_KPS, 'absurd keypoints'),
-    ('keypoints', BAD_VIS, 'bad visibility'),
-    ('keypoints', [1.0] * (3 * 14), 'wrong keypoint count'),
-    ('keypoints', ['1'] * (3 * K), 'malformed keypoints'),
-    ('keypoints', [None] * (3 * K), 'malformed keypoints'),
-    ('bbox', DELETE, 'missing bbox'),
-    ('bbox', [1.0, 2.0, 3.0], 'malformed bbox'),
-    ('bbox', [1.0, 2.0, -3.0, 4.0], 'malformed bbox'),
-    ('bbox', [1.0, math.inf, 3.0, 4.0], 'NaN/inf bbox'),
-    ('bbox', [1e9, 2.0, 3.0, 4.0], 'absurd bbox'),
-    ('num_keypoints', DELETE, 'missing num_keypoints'),
-    ('num_keypoints', 'five', 'malformed num_keypoints'),
-    ('num_keypoints', 18, 'malformed num_keypoints'),
-    ('num_keypoints', 9, 'inconsistent num_keypoints'),  # only 5 joints labelled
-    ('iscrowd', DELETE, 'missing iscrowd'),
-    ('iscrowd', 2, 'malformed iscrowd'),
-    ('segmentation', [[1.0, 2.0, math.nan, 4.0, 5.0, 6.0]], 'malformed segmentation'),
-    ('segmentation', dict(counts=[0, 10], size=[40, 40]), 'malformed segmentation'),  # not the image's size
-    ('segmentation', 'polygon', 'malformed segmentation'),
-    ('area', math.nan, 'malformed area'),
-    ('image_id', 99, 'unknown image_id'),
-    ('category_id', DELETE, 'missing category_id'),
-])
+@pytest.mark.parametrize(
+    'field,value,kind',
+    [
+        ('keypoints', DELETE, 'missing keypoints'),
+        ('keypoints', NAN_KPS, 'NaN/inf keypoints'),
+        ('keypoints', ABSURD_KPS, 'absurd keypoints'),
+        ('keypoints', BAD_VIS, 'bad visibility'),
+        ('keypoints', [1.0] * (3 * 14), 'wrong keypoint count'),
+        ('keypoints', ['1'] * (3 * K), 'malformed keypoints'),
+        ('keypoints', [None] * (3 * K), 'malformed keypoints'),
+        ('bbox', DELETE, 'missing bbox'),
+        ('bbox', [1.0, 2.0, 3.0], 'malformed bbox'),
+        ('bbox', [1.0, 2.0, -3.0, 4.0], 'malformed bbox'),
+        ('bbox', [1.0, math.inf, 3.0, 4.0], 'NaN/inf bbox'),
+        ('bbox', [1e9, 2.0, 3.0, 4.0], 'absurd bbox'),
+        ('num_keypoints', DELETE, 'missing num_keypoints'),
+        ('num_keypoints', 'five', 'malformed num_keypoints'),
+        ('num_keypoints', 18, 'malformed num_keypoints'),
+        ('num_keypoints', 9, 'inconsistent num_keypoints'),  # only 5 joints labelled
+        ('iscrowd', DELETE, 'missing iscrowd'),
+        ('iscrowd', 2, 'malformed iscrowd'),
+        ('segmentation', [[1.0, 2.0, math.nan, 4.0, 5.0, 6.0]], 'malformed segmentation'),
+        ('segmentation', dict(counts=[0, 10], size=[40, 40]), 'malformed segmentation'),  # not the image's size
+        ('segmentation', 'polygon', 'malformed segmentation'),
+        ('area', math.nan, 'malformed area'),
+        ('image_id', 99, 'unknown image_id'),
+        ('category_id', DELETE, 'missing category_id'),
+    ])
 def test_each_bad_field_is_reported_with_file_image_annotation_and_field(field, value, kind):
     problem = only_problem(coco(person(6, 1), corrupt(field, value)))
     assert (problem.file, problem.ann_id, problem.field, problem.kind) == (FILE, 7, field, kind)
@@ -180,8 +189,10 @@ def test_cleaned_file_evaluates_with_cocoeval():
     missing = corrupt('keypoints', DELETE)
     data = coco(person(6, 1), missing)
     gt = coco_from_dict(skip_bad_annotations(data, check(data))[0])
-    dets = [dict(image_id=ann['image_id'], category_id=1, keypoints=person(0, 0)['keypoints'], score=1.0)
-            for ann in (person(6, 1), person(7, 2))]
+    dets = [
+        dict(image_id=ann['image_id'], category_id=1, keypoints=person(0, 0)['keypoints'], score=1.0)
+        for ann in (person(6, 1), person(7, 2))
+    ]
     result = gt.loadRes(dets)
     evaluator = COCOeval(gt, result, 'keypoints', np.full(K, 0.05), use_area=True)
     evaluator.evaluate()
@@ -211,8 +222,8 @@ def test_a_polygon_without_area_is_a_problem_only_where_it_masks():
     vertices it would mask nothing. A labelled person's segmentation is not used (real COCO has a few such)."""
     line = [[21.0, 11.0, 40.0, 30.0]]
     assert check(coco(dict(person(10, 1), segmentation=line))).ok
-    for ann in (dict(person(11, 1, crowd=1, visible=0), segmentation=line),
-                dict(person(12, 1, visible=0), segmentation=line)):
+    for ann in (dict(person(11, 1, crowd=1, visible=0),
+                     segmentation=line), dict(person(12, 1, visible=0), segmentation=line)):
         problem = only_problem(coco(ann))
         assert (problem.kind, problem.field) == ('malformed segmentation', 'segmentation')
         assert problem.message.startswith('no polygon has 3 or more vertices, so this region would mask nothing')

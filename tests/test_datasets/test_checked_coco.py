@@ -19,9 +19,16 @@ INPUT = 64
 def person(ann_id, image_id, x0, y0, w=30, h=40, **changes):
     kps = np.zeros((K, 3))
     kps[:6] = [[x0 + 4 * j % w, y0 + 6 * j % h, 2] for j in range(6)]
-    ann = dict(id=ann_id, image_id=image_id, category_id=1, iscrowd=0, keypoints=kps.ravel().tolist(),
-               num_keypoints=6, bbox=[x0, y0, w, h], area=float(w * h),
-               segmentation=[[x0, y0, x0 + w, y0, x0 + w, y0 + h, x0, y0 + h]])
+    ann = dict(
+        id=ann_id,
+        image_id=image_id,
+        category_id=1,
+        iscrowd=0,
+        keypoints=kps.ravel().tolist(),
+        num_keypoints=6,
+        bbox=[x0, y0, w, h],
+        area=float(w * h),
+        segmentation=[[x0, y0, x0 + w, y0, x0 + w, y0 + h, x0, y0 + h]])
     ann.update(changes)
     return ann
 
@@ -33,14 +40,14 @@ def write_set(root, annotations, num_images=3):
         cv2.imwrite(str(root / 'img' / f'{i}.png'), np.full((IMG_H, IMG_W, 3), 40 * i, np.uint8))
         images.append(dict(id=i, file_name=f'{i}.png', width=IMG_W, height=IMG_H))
     # json.dumps writes float('nan') as the NaN literal, as a broken exporter would
-    (root / 'ann.json').write_text(json.dumps(dict(images=images, annotations=annotations,
-                                                   categories=[dict(id=1, name='person')])))
+    (root / 'ann.json').write_text(
+        json.dumps(dict(images=images, annotations=annotations, categories=[dict(id=1, name='person')])))
     return root
 
 
 def dataset(root, **kwargs):
-    return CheckedCocoDataset(data_root=str(root), ann_file='ann.json', data_prefix=dict(img='img/'),
-                              data_mode='bottomup', **kwargs)
+    return CheckedCocoDataset(
+        data_root=str(root), ann_file='ann.json', data_prefix=dict(img='img/'), data_mode='bottomup', **kwargs)
 
 
 NAN_KPS = person(2, 1, 50, 10)['keypoints']
@@ -49,8 +56,10 @@ BAD_PEOPLE = [
     person(1, 1, 5, 5),
     person(2, 1, 50, 10, keypoints=NAN_KPS),  # the issue's NaN keypoint
     person(3, 2, 10, 10),
-    {k: v for k, v in person(4, 2, 55, 15).items() if k != 'keypoints'},  # no keypoints: crashed COCOeval
-    {k: v for k, v in person(5, 2, 40, 5, w=10, h=10).items() if k != 'bbox'},  # no bbox: was silently dropped
+    {k: v
+     for k, v in person(4, 2, 55, 15).items() if k != 'keypoints'},  # no keypoints: crashed COCOeval
+    {k: v
+     for k, v in person(5, 2, 40, 5, w=10, h=10).items() if k != 'bbox'},  # no bbox: was silently dropped
 ]
 
 
@@ -105,9 +114,12 @@ def test_skip_masks_the_skipped_people_and_logs_the_count(tmp_path):
     assert [raw[i]['iscrowd'] for i in (1, 2, 3, 4, 5)] == [0, 1, 0, 1, 1]
 
     # The skipped people are ignore regions of the heatmap loss: the target transform masks their pixels.
-    gen = ScaleAdaptiveGenerateTarget(encoder=dict(
-        type='MultiLevelAssociativeEmbedding', input_size=INPUT, num_keypoints=K,
-        heatmap_size=[(INPUT // 4, INPUT // 4), (INPUT // 2, INPUT // 2)]))
+    gen = ScaleAdaptiveGenerateTarget(
+        encoder=dict(
+            type='MultiLevelAssociativeEmbedding',
+            input_size=INPUT,
+            num_keypoints=K,
+            heatmap_size=[(INPUT // 4, INPUT // 4), (INPUT // 2, INPUT // 2)]))
     scale = INPUT / IMG_W  # original px -> input px (the image's top part fills the input)
     level_scale = scale / 2  # -> level-1 px
     for img_id, skipped, kept in ((1, [2], [1]), (2, [4, 5], [3])):
@@ -127,10 +139,16 @@ def test_crowdpose_variant_is_registered_and_checks_14_joints(tmp_path):
     anns = [dict(person(1, 1, 5, 5), keypoints=[10.0, 10.0, 2] * 14, num_keypoints=14),
             person(2, 1, 50, 10)]  # a COCO (17-joint) person in a CrowdPose file
     root = write_set(tmp_path, anns)
-    with pytest.raises(BadAnnotationError, match=r"annotation id 2, field 'keypoints': 51 numbers \(17 joints\), "
-                       r'expected 42'):
-        DATASETS.build(dict(type='CheckedCrowdPoseDataset', data_root=str(root), ann_file='ann.json',
-                            data_prefix=dict(img='img/'), data_mode='bottomup'))
+    with pytest.raises(
+            BadAnnotationError, match=r"annotation id 2, field 'keypoints': 51 numbers \(17 joints\), "
+            r'expected 42'):
+        DATASETS.build(
+            dict(
+                type='CheckedCrowdPoseDataset',
+                data_root=str(root),
+                ann_file='ann.json',
+                data_prefix=dict(img='img/'),
+                data_mode='bottomup'))
 
 
 def test_policy_is_validated():

@@ -62,8 +62,9 @@ def test_layout_and_category(dataset):
             img = cv2.imread(osp.join(paths[f'{split}_img_dir'], im['file_name']))
             assert img is not None and img.shape == (SIDE, SIDE, 3)
         for a in d['annotations']:
-            assert set(a) >= {'id', 'image_id', 'category_id', 'keypoints', 'num_keypoints', 'bbox', 'area',
-                              'iscrowd', 'segmentation'}
+            assert set(a) >= {
+                'id', 'image_id', 'category_id', 'keypoints', 'num_keypoints', 'bbox', 'area', 'iscrowd', 'segmentation'
+            }
             assert a['category_id'] == 1 and len(a['keypoints']) == 3 * NUM_KEYPOINTS
             assert a['area'] > 0 and a['bbox'][2] > 0 and a['bbox'][3] > 0
 
@@ -157,12 +158,17 @@ def test_val_split_does_not_depend_on_num_train(tmp_path):
 # ------------------------------------------------------------------------------------------------ labelling units
 def test_keypoint_visibility_rule():
     kpts = np.full((2, NUM_KEYPOINTS, 2), 5.5)
-    kpts[0, 0] = (-0.1, 5.0)    # outside (left)
-    kpts[0, 1] = (10.0, 3.0)    # x == W: outside
-    kpts[0, 2] = (2.2, 7.9)     # pixel (2, 7) owned by person 2 -> occluded
-    kpts[0, 3] = (9.99, 0.0)    # last column, first row, own pixel -> visible
-    poses = PoseBatch(keypoints=kpts, self_occluded=np.zeros((2, NUM_KEYPOINTS), bool), head_centre=np.zeros((2, 2)),
-                      head_axes=np.ones((2, 2)), head_angle=np.zeros(2), heights=np.ones(2))
+    kpts[0, 0] = (-0.1, 5.0)  # outside (left)
+    kpts[0, 1] = (10.0, 3.0)  # x == W: outside
+    kpts[0, 2] = (2.2, 7.9)  # pixel (2, 7) owned by person 2 -> occluded
+    kpts[0, 3] = (9.99, 0.0)  # last column, first row, own pixel -> visible
+    poses = PoseBatch(
+        keypoints=kpts,
+        self_occluded=np.zeros((2, NUM_KEYPOINTS), bool),
+        head_centre=np.zeros((2, 2)),
+        head_axes=np.ones((2, 2)),
+        head_angle=np.zeros(2),
+        heights=np.ones(2))
     poses.self_occluded[0, 4] = True  # far-side ear
     owner = np.ones((8, 10), np.uint8)
     owner[7, 2] = 2
@@ -170,8 +176,8 @@ def test_keypoint_visibility_rule():
     assert out.shape == (2, NUM_KEYPOINTS, 3)
     assert out[0, :5, 2].tolist() == [0, 0, 1, 2, 1]
     assert np.all(out[0, :2, :2] == 0) and out[0, 2, :2].tolist() == [2.2, 7.9]
-    assert np.all(out[0, 5:, 2] == 2)          # (5.5, 5.5) is person 1's own pixel
-    assert np.all(out[1, :, 2] == 1)           # person 2 owns none of the pixels under its keypoints
+    assert np.all(out[0, 5:, 2] == 2)  # (5.5, 5.5) is person 1's own pixel
+    assert np.all(out[1, :, 2] == 1)  # person 2 owns none of the pixels under its keypoints
 
 
 def test_scene_instances_match_rules():
@@ -197,7 +203,7 @@ def test_sample_poses_are_human_like():
         assert lo <= seg(a, b).min() and seg(a, b).max() <= hi
     assert np.all(k[:, 0, 1] < k[:, 5, 1]) and np.all(k[:, 5, 1] < k[:, 11, 1])  # nose above shoulders above hips
     assert np.all(k[:, 5, 0] > k[:, 6, 0]), "the person's left shoulder is on the image right (frontal view)"
-    lower_ankle = k[:, [15, 16], 1].max(1)   # px below the pelvis, height = 100 px
+    lower_ankle = k[:, [15, 16], 1].max(1)  # px below the pelvis, height = 100 px
     assert np.all(lower_ankle > 10) and np.median(lower_ankle) > 40, 'ankles below the pelvis'
     assert poses.self_occluded[:, [3, 4]].any() and not poses.self_occluded[:, 5:].any()
 
@@ -244,9 +250,13 @@ def test_mmpose_coco_dataset_loads_it(dataset, split):
     from mmpose.datasets import CocoDataset
 
     paths, data = dataset
-    ds = CocoDataset(data_root=paths['data_root'], ann_file=paths[f'{split}_ann_rel'],
-                     data_prefix=dict(img=paths[f'{split}_img_prefix']), data_mode='bottomup', pipeline=[],
-                     test_mode=(split == 'val'))
+    ds = CocoDataset(
+        data_root=paths['data_root'],
+        ann_file=paths[f'{split}_ann_rel'],
+        data_prefix=dict(img=paths[f'{split}_img_prefix']),
+        data_mode='bottomup',
+        pipeline=[],
+        test_mode=(split == 'val'))
     anns_by_image = defaultdict(list)
     for a in data[split]['annotations']:
         anns_by_image[a['image_id']].append(a)
@@ -299,16 +309,28 @@ def test_cocoeval_gt_as_predictions_gives_perfect_ap(dataset, tmp_path):
 def test_cli_writes_a_tiny_non_square_set(tmp_path):
     out = tmp_path / 'cli'
     preview = tmp_path / 'preview.png'
-    proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'make_synthetic_coco.py'), '--out', str(out), '--num-train', '3',
-         '--num-val', '2', '--seed', '1', '--size', '96', '64', '--preview', str(preview)],
-        capture_output=True, text=True, cwd=REPO, timeout=120)
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'make_synthetic_coco.py'), '--out',
+        str(out), '--num-train', '3', '--num-val', '2', '--seed', '1', '--size', '96', '64', '--preview',
+        str(preview)
+    ],
+                          capture_output=True,
+                          text=True,
+                          cwd=REPO,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert 'train: 3 images' in proc.stdout and 'val: 2 images' in proc.stdout
     train = json.load(open(out / 'annotations' / 'person_keypoints_train.json'))
     assert [(im['width'], im['height']) for im in train['images']] == [(96, 64)] * 3
     assert cv2.imread(str(out / 'images' / 'val' / '000000000002.jpg')).shape == (64, 96, 3)
     assert cv2.imread(str(preview)).shape == (64 * 3, 96 * 3, 3)
-    bad = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'make_synthetic_coco.py'), '--out', str(out),
-                          '--size', '1', '2', '3'], capture_output=True, text=True, cwd=REPO, timeout=120)
+    bad = subprocess.run(
+        [sys.executable,
+         osp.join(REPO, 'tools', 'make_synthetic_coco.py'), '--out',
+         str(out), '--size', '1', '2', '3'],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120)
     assert bad.returncode != 0 and '--size' in bad.stderr

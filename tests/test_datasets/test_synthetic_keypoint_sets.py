@@ -23,8 +23,16 @@ def _metainfo(name):
 def generated(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(request.param)
     # Every image has a crowd and tiny people, so each kind of instance shows up in a few images.
-    paths = make_synthetic_coco(str(out), num_train=3, num_val=1, image_size=SIZE, seed=1, crowd_prob=1.0,
-                                tiny_prob=1.0, metainfo=_metainfo(request.param), category='thing')
+    paths = make_synthetic_coco(
+        str(out),
+        num_train=3,
+        num_val=1,
+        image_size=SIZE,
+        seed=1,
+        crowd_prob=1.0,
+        tiny_prob=1.0,
+        metainfo=_metainfo(request.param),
+        category='thing')
     return request.param, paths, json.load(open(paths['train_ann']))
 
 
@@ -52,9 +60,13 @@ def test_category_and_annotations_follow_the_metainfo(generated):
 
 def test_checked_dataset_reads_it_with_the_metainfo(generated):
     name, paths, data = generated
-    dataset = CheckedCocoDataset(data_root=paths['data_root'], ann_file=paths['train_ann_rel'],
-                                 data_prefix=dict(img=paths['train_img_prefix']), data_mode='bottomup',
-                                 metainfo=dict(from_file=_metainfo(name)), pipeline=[])
+    dataset = CheckedCocoDataset(
+        data_root=paths['data_root'],
+        ann_file=paths['train_ann_rel'],
+        data_prefix=dict(img=paths['train_img_prefix']),
+        data_mode='bottomup',
+        metainfo=dict(from_file=_metainfo(name)),
+        pipeline=[])
     k = load_metainfo(_metainfo(name))['num_keypoints']
     assert dataset.metainfo['num_keypoints'] == k
     assert dataset.annotation_report.ok
@@ -75,10 +87,11 @@ def test_rest_layout_is_mirror_symmetric(name):
 
 def test_coco_metainfo_gives_the_default_files(tmp_path):
     make_synthetic_coco(str(tmp_path / 'default'), num_train=2, num_val=1, image_size=(64, 64), seed=3)
-    make_synthetic_coco(str(tmp_path / 'meta'), num_train=2, num_val=1, image_size=(64, 64), seed=3,
-                        metainfo=_metainfo('coco'))
-    files = sorted(os.path.relpath(os.path.join(d, f), tmp_path / 'default')
-                   for d, _, fs in os.walk(tmp_path / 'default') for f in fs)
+    make_synthetic_coco(
+        str(tmp_path / 'meta'), num_train=2, num_val=1, image_size=(64, 64), seed=3, metainfo=_metainfo('coco'))
+    files = sorted(
+        os.path.relpath(os.path.join(d, f), tmp_path / 'default') for d, _, fs in os.walk(tmp_path / 'default')
+        for f in fs)
     assert len(files) == 5
     for f in files:
         assert filecmp.cmp(tmp_path / 'default' / f, tmp_path / 'meta' / f, shallow=False), f

@@ -95,8 +95,7 @@ def test_graph_outputs_equal_swahr_head_predict_maps(exported, flip):
             if flip:
                 feats = [feats, model.extract_feat(inputs.flip(-1))]
             sample = PoseDataSample(metainfo=dict(input_size=(width, height), flip_indices=flip_indices))
-            _, (fields, ) = model.head.predict(
-                feats, [sample], test_cfg=dict(flip_test=flip, output_heatmaps=True))
+            _, (fields, ) = model.head.predict(feats, [sample], test_cfg=dict(flip_test=flip, output_heatmaps=True))
         assert heatmaps.shape == (1, K, height, width)
         assert tags.shape == (1, K * (2 if flip else 1), height, width)
         np.testing.assert_allclose(heatmaps[0], fields.heatmaps.numpy(), rtol=0, atol=1e-5)
@@ -151,8 +150,7 @@ def test_runtime_errors_say_what_to_do(exported, tmp_path):
         estimator(np.zeros((64, 64), np.uint8))
     raw = str(tmp_path / 'raw.onnx')
     export_onnx(exported['cfg'], None, raw, outputs='raw', model=exported['model'])
-    assert [o.name for o in onnx.load(raw).graph.output] == ['heatmaps_0', 'heatmaps_1', 'tags', 'scales_0',
-                                                             'scales_1']
+    assert [o.name for o in onnx.load(raw).graph.output] == ['heatmaps_0', 'heatmaps_1', 'tags', 'scales_0', 'scales_1']
     with pytest.raises(ValueError, match='re-export without --raw'):
         ONNXRuntimePoseEstimator(raw)
     bare = onnx.load(raw)
@@ -175,8 +173,8 @@ def test_export_rejects_multiscale_and_old_opsets(exported, tmp_path):
 def test_export_cli_with_verification(exported, capsys):
     tool = load_tool('export_onnx')
     out = str(exported['root'] / 'cli.onnx')
-    code = tool.main([CONFIG, exported['checkpoint'], '--out', out, '--flip-test', '--verify', '2',
-                      '--image-size', '160', '120'])
+    code = tool.main(
+        [CONFIG, exported['checkpoint'], '--out', out, '--flip-test', '--verify', '2', '--image-size', '160', '120'])
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert 'onnx.checker: OK' in printed

@@ -26,12 +26,14 @@ def crowd_rle():
 def test_xtcocotools_masks_equal_pycocotools_on_a_polygon_and_a_crowd_rle():
     rle, expected = crowd_rle()
     for segmentation in (POLYGON, rle):
-        ours = xtcocomask.decode(xtcocomask.merge(xtcocomask.frPyObjects(segmentation, H, W)
-                                                  if isinstance(segmentation, list) else
-                                                  [xtcocomask.frPyObjects(segmentation, H, W)]))
-        theirs = pycocomask.decode(pycocomask.merge(pycocomask.frPyObjects(segmentation, H, W)
-                                                    if isinstance(segmentation, list) else
-                                                    [pycocomask.frPyObjects(segmentation, H, W)]))
+        ours = xtcocomask.decode(
+            xtcocomask.merge(
+                xtcocomask.frPyObjects(segmentation, H, W)
+                if isinstance(segmentation, list) else [xtcocomask.frPyObjects(segmentation, H, W)]))
+        theirs = pycocomask.decode(
+            pycocomask.merge(
+                pycocomask.frPyObjects(segmentation, H, W)
+                if isinstance(segmentation, list) else [pycocomask.frPyObjects(segmentation, H, W)]))
         np.testing.assert_array_equal(ours, theirs)
         assert ours.sum() > 0
     assert np.array_equal(pycocomask.decode(pycocomask.frPyObjects(rle, H, W)), expected)
@@ -41,8 +43,13 @@ def test_xtcocotools_masks_equal_pycocotools_on_a_polygon_and_a_crowd_rle():
 def test_mmpose_bottomup_mask_runs_on_a_polygon_and_a_crowd_rle():
     rle, crowd = crowd_rle()
     # warp_mat as BottomupRandomAffine sets it (here the identity; MMPose only casts the mask to float when warping)
-    results = dict(img_shape=(H, W), input_size=(W, H), invalid_segs=[POLYGON, rle], warp_mat=np.eye(2, 3),
-                   heatmaps=[np.zeros((1, H, W), np.float32), np.zeros((1, H // 2, W // 2), np.float32)])
+    results = dict(
+        img_shape=(H, W),
+        input_size=(W, H),
+        invalid_segs=[POLYGON, rle],
+        warp_mat=np.eye(2, 3),
+        heatmaps=[np.zeros((1, H, W), np.float32),
+                  np.zeros((1, H // 2, W // 2), np.float32)])
     masks = BottomupGetHeatmapMask()(results)['heatmap_mask']
     assert [m.shape for m in masks] == [(H, W), (H // 2, W // 2)]
     assert not masks[0][10:22, 8:20].any()  # the no-keypoint person's polygon is ignored

@@ -54,8 +54,7 @@ def run(cmd: List[str], cwd: Path, timeout: int = 600, one_thread: bool = True) 
     # 2-core machine two threads made a 3-iteration W48 run take 55-110 s instead of 8-12 s.
     if one_thread:
         env.setdefault('OMP_NUM_THREADS', '1')
-    proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=timeout,
-                          env=env)
+    proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=timeout, env=env)
     assert proc.returncode == 0, (
         f'{" ".join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}')
     return proc

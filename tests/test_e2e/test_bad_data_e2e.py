@@ -38,8 +38,10 @@ def bad_coco(tiny_coco, tmp_path_factory):
     nan['keypoints'][3 * joint + 1] = math.nan
     del no_bbox['bbox']
     del no_keypoints['keypoints']
-    bad.update(nan=(nan['image_id'], nan['id']), no_bbox=(no_bbox['image_id'], no_bbox['id']),
-               no_keypoints=(no_keypoints['image_id'], no_keypoints['id']))
+    bad.update(
+        nan=(nan['image_id'], nan['id']),
+        no_bbox=(no_bbox['image_id'], no_bbox['id']),
+        no_keypoints=(no_keypoints['image_id'], no_keypoints['id']))
     train.write_text(json.dumps(data))
     val = root / 'annotations' / 'person_keypoints_val.json'
     data = json.loads(val.read_text())
@@ -72,10 +74,11 @@ def test_bad_annotations_stop_the_run_before_the_first_iteration(bad_coco, tmp_p
 def test_skip_trains_and_validates_with_finite_losses(bad_coco, tmp_path):
     root, bad = bad_coco
     work_dir = tmp_path / 'work'
-    runner = build_runner(config(tmp_path, root), work_dir, {
-        'train_dataloader.dataset.bad_annotations': 'skip',
-        'val_dataloader.dataset.bad_annotations': 'skip'
-    })
+    runner = build_runner(
+        config(tmp_path, root), work_dir, {
+            'train_dataloader.dataset.bad_annotations': 'skip',
+            'val_dataloader.dataset.bad_annotations': 'skip'
+        })
     runner.train()
     records = train_records(work_dir)
     assert [r['iter'] for r in records] == [1, 2]

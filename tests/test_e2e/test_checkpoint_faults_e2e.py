@@ -100,15 +100,19 @@ def _train_killed(cfg, work_dir, iteration: int, best: bool) -> None:
 
 
 class _RecordStart(Hook):
+
     def before_train(self, runner) -> None:
         self.start_iter = runner.iter
 
 
-@pytest.mark.parametrize('iteration, best, previous, resumes_at', [
-    (4, False, 'iter_2.pth', 2),  # regular checkpoint: max_keep_ckpts=1 removed iter_2.pth before writing iter_4
-    (4, True, 'best_coco_AP_iter_2.pth', 4),  # best: the previous best was removed before the new one was written
-    (5, False, 'iter_4.pth', 4),  # the last checkpoint (save_last)
-], ids=['regular', 'best', 'last'])
+@pytest.mark.parametrize(
+    'iteration, best, previous, resumes_at',
+    [
+        (4, False, 'iter_2.pth', 2),  # regular checkpoint: max_keep_ckpts=1 removed iter_2.pth before writing iter_4
+        (4, True, 'best_coco_AP_iter_2.pth', 4),  # best: the previous best was removed before the new one was written
+        (5, False, 'iter_4.pth', 4),  # the last checkpoint (save_last)
+    ],
+    ids=['regular', 'best', 'last'])
 def test_sigkill_while_saving_keeps_the_previous_checkpoint_and_resume_continues(cfg, tmp_path, iteration, best,
                                                                                  previous, resumes_at):
     work_dir = tmp_path / 'work'

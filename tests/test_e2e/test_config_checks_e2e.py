@@ -18,6 +18,8 @@ def test_head_joints_vs_data_on_the_test_path(tiny_coco, tmp_path):
     cfg = write_config(tmp_path / 'cfg.py', 'swahr_hrnet_w32_synthetic.py',
                        tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides() + FOURTEEN_JOINTS)
     runner = build_runner(cfg, tmp_path / 'work')
-    with pytest.raises(ConfigConsistencyError, match=r"^test_dataloader.dataset \(CheckedCocoDataset\) has 17 joints "
-                       r"\(metainfo 'coco'\) but model.head.num_keypoints=14"):
+    with pytest.raises(
+            ConfigConsistencyError,
+            match=r"^test_dataloader.dataset \(CheckedCocoDataset\) has 17 joints "
+            r"\(metainfo 'coco'\) but model.head.num_keypoints=14"):
         runner.test()

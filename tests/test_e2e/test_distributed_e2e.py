@@ -95,11 +95,16 @@ def harness(tiny_coco, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('ddp')
     (tmp / 'sitecustomize.py').write_text(textwrap.dedent(SITECUSTOMIZE))
     (tmp / 'ddp_probe.py').write_text(textwrap.dedent(PROBE))
-    cfg = write_config(tmp / 'cfg.py', 'swahr_hrnet_w32_synthetic.py',
-                       tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides()
-                       + epoch_based_overrides(2) + RUN)
-    env = dict(os.environ, PYTHON=PYTHON, PYTHONPATH=os.pathsep.join([str(tmp), str(REPO_ROOT)]),
-               CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
+    cfg = write_config(
+        tmp / 'cfg.py', 'swahr_hrnet_w32_synthetic.py',
+        tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides() + epoch_based_overrides(2) + RUN)
+    env = dict(
+        os.environ,
+        PYTHON=PYTHON,
+        PYTHONPATH=os.pathsep.join([str(tmp), str(REPO_ROOT)]),
+        CUDA_VISIBLE_DEVICES='',
+        OMP_NUM_THREADS='1',
+        PYTHONUNBUFFERED='1')
     return tmp, cfg, env
 
 
@@ -107,8 +112,8 @@ def harness(tiny_coco, tmp_path_factory):
 def ddp_run(harness):
     tmp, cfg, env = harness
     work_dir = tmp / 'ddp'
-    log = _run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir', str(work_dir)],
-               dict(env, PORT=str(_free_port())))
+    log = _run(['bash', 'tools/dist_train.sh',
+                str(cfg), '2', '--work-dir', str(work_dir)], dict(env, PORT=str(_free_port())))
     return work_dir, log
 
 
@@ -140,8 +145,12 @@ def test_two_ranks_train_on_different_images_and_end_identical(ddp_run):
 def test_dist_test_evaluates_the_checkpoint(harness, ddp_run):
     tmp, cfg, env = harness
     work_dir, _ = ddp_run
-    log = _run(['bash', 'tools/dist_test.sh', str(cfg), str(work_dir / 'epoch_2.pth'), '2', '--work-dir',
-                str(tmp / 'ddp_test')], dict(env, PORT=str(_free_port())))
+    log = _run([
+        'bash', 'tools/dist_test.sh',
+        str(cfg),
+        str(work_dir / 'epoch_2.pth'), '2', '--work-dir',
+        str(tmp / 'ddp_test')
+    ], dict(env, PORT=str(_free_port())))
     assert 'Distributed launcher: pytorch' in log
     assert 'coco/AP:' in log  # CocoMetric gathered the predictions of both ranks
 
@@ -150,9 +159,12 @@ def test_ddp_checkpoint_resumes_in_one_process(harness, ddp_run):
     tmp, cfg, env = harness
     work_dir, _ = ddp_run
     resumed = tmp / 'resumed'
-    log = _run([PYTHON, 'tools/train.py', str(cfg), '--work-dir', str(resumed), '--resume',
-                str(work_dir / 'epoch_2.pth'), '--cfg-options', 'train_cfg.max_epochs=3'],
-               env)
+    log = _run([
+        PYTHON, 'tools/train.py',
+        str(cfg), '--work-dir',
+        str(resumed), '--resume',
+        str(work_dir / 'epoch_2.pth'), '--cfg-options', 'train_cfg.max_epochs=3'
+    ], env)
     assert 'resumed epoch: 2, iter: 4' in log
     probe = json.loads((resumed / 'probe_rank0.json').read_text())
     assert probe['world_size'] == 1 and probe['iter'] == 7  # one process: 3 iterations for the 6 images

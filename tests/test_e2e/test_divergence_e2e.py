@@ -62,9 +62,10 @@ def test_nan_loss_stops_training_and_no_diverged_checkpoint(tiny_coco, tmp_path)
 def test_a_diverged_update_is_not_checkpointed(tiny_coco, tmp_path):
     """LR 1000: iteration 1's loss is finite, but its update takes max |w| from about 1 to about 1000; the checkpoint
     after it is refused (MMEngine would write it, and resuming from it diverges at once)."""
-    cfg = write_config(tmp_path / 'cfg.py', 'swahr_hrnet_w32_synthetic.py',
-                       tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides() + RUN
-                       + 'optim_wrapper = dict(optimizer=dict(lr=1000.0))\nauto_scale_lr = dict(enable=False)\n')
+    cfg = write_config(
+        tmp_path / 'cfg.py', 'swahr_hrnet_w32_synthetic.py',
+        tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides() + RUN +
+        'optim_wrapper = dict(optimizer=dict(lr=1000.0))\nauto_scale_lr = dict(enable=False)\n')
     work_dir = tmp_path / 'work'
     with pytest.raises(DivergenceError) as info:
         build_runner(cfg, work_dir).train()

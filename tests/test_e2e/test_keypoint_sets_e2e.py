@@ -47,9 +47,12 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(by_epoch=False, in
 def custom_config(path, data_root, metainfo_file, num_keypoints, extra=''):
     """The template with its first block set as a user would, plus the tiny test settings."""
     text = (REPO_ROOT / 'configs' / 'swahr_hrnet_w32_custom.py').read_text()
-    settings = dict(metainfo=f"dict(from_file={metainfo_file!r})", num_keypoints=str(num_keypoints),
-                    data_root=repr(str(data_root) + '/'), train_ann_file="'annotations/person_keypoints_train.json'",
-                    val_ann_file="'annotations/person_keypoints_val.json'")
+    settings = dict(
+        metainfo=f"dict(from_file={metainfo_file!r})",
+        num_keypoints=str(num_keypoints),
+        data_root=repr(str(data_root) + '/'),
+        train_ann_file="'annotations/person_keypoints_train.json'",
+        val_ann_file="'annotations/person_keypoints_val.json'")
     for name, value in settings.items():
         text, count = re.subn(rf'^{name} = .*$', f'{name} = {value}', text, count=1, flags=re.M)
         assert count == 1, name
@@ -65,8 +68,14 @@ def keypoint_set(request, tmp_path_factory):
     name, k, category = request.param
     root = tmp_path_factory.mktemp(name)
     metainfo_file = f'configs/_base_/datasets/{name}.py'
-    paths = make_synthetic_coco(str(root / 'data'), num_train=4, num_val=2, image_size=(SIZE, SIZE), seed=5,
-                                metainfo=metainfo_file, category=category)
+    paths = make_synthetic_coco(
+        str(root / 'data'),
+        num_train=4,
+        num_val=2,
+        image_size=(SIZE, SIZE),
+        seed=5,
+        metainfo=metainfo_file,
+        category=category)
     return name, k, metainfo_file, paths, root
 
 
@@ -75,8 +84,10 @@ def test_gt_as_predictions_scores_ap_1_with_the_sets_sigmas(keypoint_set):
     _, k, metainfo_file, paths, _ = keypoint_set
     sigmas = load_metainfo(metainfo_file)['sigmas']
     gt = COCO(paths['val_ann'])
-    results = [dict(image_id=a['image_id'], category_id=a['category_id'], keypoints=a['keypoints'], score=1.0)
-               for a in gt.dataset['annotations'] if a['num_keypoints'] > 0 and not a['iscrowd']]
+    results = [
+        dict(image_id=a['image_id'], category_id=a['category_id'], keypoints=a['keypoints'], score=1.0)
+        for a in gt.dataset['annotations'] if a['num_keypoints'] > 0 and not a['iscrowd']
+    ]
     assert len(results[0]['keypoints']) == 3 * k
     evaluation = COCOeval(gt, gt.loadRes(results), 'keypoints', sigmas, use_area=True)
     evaluation.evaluate()

@@ -33,8 +33,7 @@ model['head']['tag_loss'] = dict(pull_loss_factor=0.001, push_loss_factor=0.001)
 @pytest.fixture(scope='module')
 def trained(tiny_coco, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('learn')
-    cfg = write_config(tmp / 'cfg.py', 'swahr_hrnet_w32_synthetic.py',
-                       tiny_data_overrides(tiny_coco) + RUN)
+    cfg = write_config(tmp / 'cfg.py', 'swahr_hrnet_w32_synthetic.py', tiny_data_overrides(tiny_coco) + RUN)
     work_dir = tmp / 'work'
     run([PYTHON, 'tools/train.py', str(cfg), '--work-dir', str(work_dir)], cwd=REPO_ROOT)
     scalars = next(work_dir.glob('*/vis_data/scalars.json'))
@@ -61,9 +60,13 @@ def test_mim_test_reports_coco_metrics(trained, tmp_path):
     cfg, work_dir, _ = trained
     ckpt = work_dir / f'iter_{ITERS}.pth'
     out = tmp_path / 'preds'
-    proc = run([PYTHON, '-m', 'mim', 'test', 'mmpose', str(cfg), '--checkpoint', str(ckpt),
-                '--work-dir', str(tmp_path / 'test'),
-                '--cfg-options', f'test_evaluator.outfile_prefix={out}'], cwd=REPO_ROOT)
+    proc = run([
+        PYTHON, '-m', 'mim', 'test', 'mmpose',
+        str(cfg), '--checkpoint',
+        str(ckpt), '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options', f'test_evaluator.outfile_prefix={out}'
+    ],
+               cwd=REPO_ROOT)
     log = proc.stdout + proc.stderr
     for name in ('coco/AP', 'coco/AP .5', 'coco/AP .75', 'coco/AP (M)', 'coco/AP (L)', 'coco/AR'):
         match = re.search(re.escape(name) + r':\s*(-?[0-9.]+)', log)

@@ -11,11 +11,18 @@ UNREACHABLE = 'http://127.0.0.1:9/hrnet_w32-offline-test.pth'  # the discard por
 def test_train_offline_names_the_weights_and_the_options(tiny_coco, tmp_path):
     import subprocess
 
-    body = (tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides() +
-            f"model['backbone']['init_cfg'] = dict(type='Pretrained', checkpoint={UNREACHABLE!r})\n")
+    body = (
+        tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides() +
+        f"model['backbone']['init_cfg'] = dict(type='Pretrained', checkpoint={UNREACHABLE!r})\n")
     cfg = write_config(tmp_path / 'cfg.py', 'swahr_hrnet_w32_synthetic.py', body)
-    proc = subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / 'train.py'), str(cfg), '--work-dir',
-                           str(tmp_path / 'work')], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable,
+         str(REPO_ROOT / 'tools' / 'train.py'),
+         str(cfg), '--work-dir',
+         str(tmp_path / 'work')],
+        capture_output=True,
+        text=True,
+        timeout=600)
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert f'ERROR: could not download the weights {UNREACHABLE}' in proc.stderr
     assert '--cfg-options model.backbone.init_cfg=None' in proc.stderr

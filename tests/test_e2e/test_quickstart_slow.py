@@ -18,8 +18,12 @@ MAX_UNTRAINED_AP = 0.001
 @pytest.mark.slow
 def test_readme_main_job_learns(tmp_path):
     untrained_dir = tmp_path / 'untrained'
-    run([PYTHON, 'tools/quickstart.py', '--iters', '0', '--work-dir', str(untrained_dir), '--num-grid-images', '0',
-         '--no-error-analysis'], cwd=REPO_ROOT, timeout=1800)
+    run([
+        PYTHON, 'tools/quickstart.py', '--iters', '0', '--work-dir',
+        str(untrained_dir), '--num-grid-images', '0', '--no-error-analysis'
+    ],
+        cwd=REPO_ROOT,
+        timeout=1800)
     untrained = json.loads((untrained_dir / 'quickstart_summary.json').read_text())
 
     run(['bash', 'tools/quickstart.sh'], cwd=REPO_ROOT, timeout=3600, one_thread=False)  # as the README runs it

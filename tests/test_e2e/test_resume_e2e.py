@@ -20,9 +20,9 @@ pytestmark = pytest.mark.usefixtures('one_torch_thread')
 @pytest.fixture(scope='module')
 def cfg(one_torch_thread, tiny_coco, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('resume')
-    return write_config(tmp / 'cfg.py', 'swahr_hrnet_w32_synthetic.py',
-                        tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides()
-                        + epoch_based_overrides(2) + RUN)
+    return write_config(
+        tmp / 'cfg.py', 'swahr_hrnet_w32_synthetic.py',
+        tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides() + epoch_based_overrides(2) + RUN)
 
 
 def train(cfg, work_dir, max_epochs, resume_from=None):
@@ -66,11 +66,12 @@ def _augmentations(loader, epochs):
 @pytest.mark.parametrize('persistent', [False, True])
 def test_augmentation_state_across_a_restart(cfg, tmp_path, persistent):
     """Epoch 2's augmentations of one data loader vs those of a new loader that starts at epoch 2 (a resume)."""
-    runner = build_runner(cfg, tmp_path, {
-        'train_dataloader.num_workers': 1,
-        'train_dataloader.persistent_workers': persistent,
-        'train_dataloader.dataset.pipeline.4.meta_keys': ('img_id', 'warp_mat', 'flip'),
-    })
+    runner = build_runner(
+        cfg, tmp_path, {
+            'train_dataloader.num_workers': 1,
+            'train_dataloader.persistent_workers': persistent,
+            'train_dataloader.dataset.pipeline.4.meta_keys': ('img_id', 'warp_mat', 'flip'),
+        })
     straight = _augmentations(runner.build_dataloader(runner._train_dataloader, seed=runner.seed), [0, 1])[1]
     restarted = _augmentations(runner.build_dataloader(runner._train_dataloader, seed=runner.seed), [1])[0]
     assert straight.keys() == restarted.keys() and len(straight) == 6

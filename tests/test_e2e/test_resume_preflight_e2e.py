@@ -40,8 +40,10 @@ def test_resume_args(cfg, tmp_path):
     assert check_resume_args(args + [ALLOW_FRESH_START]) == [str(cfg), '--work-dir', str(work_dir)]
     (work_dir / 'last_checkpoint').write_text(str(work_dir / 'iter_3.pth'))
     (work_dir / 'iter_2.pth').write_bytes(b'')
-    with pytest.raises(NothingToResumeError, match=r"iter_3.pth', which does not exist; checkpoints in the work dir: "
-                                                   r"\['iter_2.pth'\]"):
+    with pytest.raises(
+            NothingToResumeError,
+            match=r"iter_3.pth', which does not exist; checkpoints in the work dir: "
+            r"\['iter_2.pth'\]"):
         check_resume_args(args)
     (work_dir / 'iter_3.pth').write_bytes(b'')
     assert check_resume_args(args) == args
@@ -57,8 +59,9 @@ def test_the_runtime_stops_resume_with_nothing_to_resume(cfg, tmp_path, monkeypa
     from mmengine.config import Config
 
     monkeypatch.setattr(Config, 'pretty_text', property(lambda self: self.text))  # the runner's yapf dump: slow
-    with pytest.raises(NothingToResumeError, match='resume=True: nothing to resume: the work dir .* has no '
-                                                   'last_checkpoint file'):
+    with pytest.raises(
+            NothingToResumeError, match='resume=True: nothing to resume: the work dir .* has no '
+            'last_checkpoint file'):
         build_runner(cfg, tmp_path / 'empty', {'resume': True}).train()
     assert not list((tmp_path / 'empty').glob('*.pth'))
     build_runner(cfg, tmp_path / 'fresh', {'resume': True, 'allow_fresh_start': True}).train()

@@ -34,9 +34,11 @@ def files(one_torch_thread, tiny_coco, tmp_path_factory):
     from mmpose.apis import init_model
 
     tmp = tmp_path_factory.mktemp('strict')
-    configs = {w: write_config(tmp / f'tiny_w{w}.py', 'swahr_hrnet_w32_synthetic.py',
-                               tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides(w))
-               for w in (8, 16)}
+    configs = {
+        w: write_config(tmp / f'tiny_w{w}.py', 'swahr_hrnet_w32_synthetic.py',
+                        tiny_data_overrides(tiny_coco, input_size=64) + tiny_model_overrides(w))
+        for w in (8, 16)
+    }
     states = {w: init_model(str(configs[w]), None, device='cpu').state_dict() for w in (8, 16)}
     wide = tmp / 'w16.pth'
     torch.save(dict(state_dict=states[16], meta=dict(experiment_name='tiny_w16_20261201_101010')), wide)
@@ -48,8 +50,14 @@ def files(one_torch_thread, tiny_coco, tmp_path_factory):
     partial['head.extra.weight'] = torch.zeros(3)
     partial_path = tmp / 'partial.pth'
     torch.save(dict(state_dict=partial), partial_path)
-    return SimpleNamespace(tmp=tmp, cfg=configs[8], wide=wide, no_keys=no_keys, partial=partial_path,
-                           dropped=dropped, total=len(states[8]))
+    return SimpleNamespace(
+        tmp=tmp,
+        cfg=configs[8],
+        wide=wide,
+        no_keys=no_keys,
+        partial=partial_path,
+        dropped=dropped,
+        total=len(states[8]))
 
 
 def test_a_checkpoint_of_another_width_names_the_mismatch_and_its_model(files):
@@ -74,8 +82,9 @@ def test_tools_test_fails_on_a_checkpoint_of_another_model(files, tmp_path):
 
 def test_load_from_is_strict_unless_load_partial(files, tmp_path):
     with pytest.raises(CheckpointMismatchError, match=f'1 missing from the checkpoint: {files.dropped}'):
-        build_runner(files.cfg, tmp_path / 'strict', {'load_from': str(files.partial)}).load_checkpoint(
-            str(files.partial))
+        build_runner(files.cfg, tmp_path / 'strict', {
+            'load_from': str(files.partial)
+        }).load_checkpoint(str(files.partial))
     work_dir = tmp_path / 'partial'
     runner = build_runner(files.cfg, work_dir, {'load_from': str(files.partial), 'load_partial': True})
     runner.load_checkpoint(str(files.partial))
@@ -108,8 +117,14 @@ def test_benchmark_fails_on_a_checkpoint_of_another_model(files):
     from swahr_mmpose.benchmark.inference import run_inference_benchmark
 
     with pytest.raises(CheckpointMismatchError, match='HRNet-W16'):
-        run_inference_benchmark(str(files.cfg), str(files.wide), num_images=1, warmup=0, device='cpu',
-                                backends=('pytorch', ), flips=(False, ))
+        run_inference_benchmark(
+            str(files.cfg),
+            str(files.wide),
+            num_images=1,
+            warmup=0,
+            device='cpu',
+            backends=('pytorch', ),
+            flips=(False, ))
 
 
 def test_demo_fails_on_a_checkpoint_of_another_model(files, tmp_path):

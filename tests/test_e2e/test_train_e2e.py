@@ -25,22 +25,18 @@ def _losses(work_dir):
 
 
 def test_mim_train_swahr_w48_coco(tiny_coco, tmp_path):
-    cfg = write_config(tmp_path / 'cfg.py', 'swahr_hrnet_w48_coco.py',
-                       tiny_data_overrides(tiny_coco) + SHORT_RUN)
+    cfg = write_config(tmp_path / 'cfg.py', 'swahr_hrnet_w48_coco.py', tiny_data_overrides(tiny_coco) + SHORT_RUN)
     work_dir = tmp_path / 'work'
-    run([PYTHON, '-m', 'mim', 'train', 'mmpose', str(cfg), '--work-dir', str(work_dir)],
-        cwd=REPO_ROOT)
+    run([PYTHON, '-m', 'mim', 'train', 'mmpose', str(cfg), '--work-dir', str(work_dir)], cwd=REPO_ROOT)
     records = _losses(work_dir)
     assert [r['iter'] for r in records] == [1, 2, 3]
-    for key in ('loss_heatmap_l0', 'loss_heatmap_l1', 'loss_scale_l0', 'loss_scale_l1',
-                'loss_ae_pull', 'loss_ae_push'):
+    for key in ('loss_heatmap_l0', 'loss_heatmap_l1', 'loss_scale_l0', 'loss_scale_l1', 'loss_ae_pull', 'loss_ae_push'):
         assert key in records[0]
     assert (work_dir / 'iter_3.pth').exists()
 
 
 def test_tools_train_higherhrnet_w32_coco(tiny_coco, tmp_path):
-    cfg = write_config(tmp_path / 'cfg.py', 'higherhrnet_hrnet_w32_coco.py',
-                       tiny_data_overrides(tiny_coco) + SHORT_RUN)
+    cfg = write_config(tmp_path / 'cfg.py', 'higherhrnet_hrnet_w32_coco.py', tiny_data_overrides(tiny_coco) + SHORT_RUN)
     work_dir = tmp_path / 'work'
     run([PYTHON, 'tools/train.py', str(cfg), '--work-dir', str(work_dir)], cwd=REPO_ROOT)
     records = _losses(work_dir)

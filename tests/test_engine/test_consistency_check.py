@@ -37,8 +37,13 @@ def build(cfg, codec=None, head=None, pipeline_codec=None, affine_size=None, dat
     if affine_size:
         pipeline[1].input_size = affine_size
     datasets = {
-        role: DATASETS.build(dict(type=dataset_type, ann_file='never_read.json', data_mode='bottomup', lazy_init=True,
-                                  pipeline=pipeline if role == 'train_dataloader' else cfg.val_pipeline))
+        role: DATASETS.build(
+            dict(
+                type=dataset_type,
+                ann_file='never_read.json',
+                data_mode='bottomup',
+                lazy_init=True,
+                pipeline=pipeline if role == 'train_dataloader' else cfg.val_pipeline))
         for role in ('train_dataloader', 'val_dataloader')
     }
     return MODELS.build(model_cfg), datasets
@@ -65,8 +70,9 @@ def test_head_joints_vs_dataset(cfg):
 
 def test_coco_model_on_crowdpose_data(cfg):
     model, datasets = build(cfg, dataset_type='CheckedCrowdPoseDataset')
-    with pytest.raises(ConfigConsistencyError, match=r"has 14 joints \(metainfo 'crowdpose'\) but "
-                       r'model.head.num_keypoints=17'):
+    with pytest.raises(
+            ConfigConsistencyError, match=r"has 14 joints \(metainfo 'crowdpose'\) but "
+            r'model.head.num_keypoints=17'):
         check_model_data_consistency(model, datasets)
 
 
@@ -75,8 +81,10 @@ def test_flip_indices_must_permute_the_joints(cfg):
     flip = list(datasets['val_dataloader'].metainfo['flip_indices'])
     flip[1] = 1  # left eye maps onto itself: right eye is nobody's mirror
     datasets['val_dataloader']._metainfo['flip_indices'] = flip
-    with pytest.raises(ConfigConsistencyError, match=r'^val_dataloader.dataset \(CheckedCocoDataset\) metainfo '
-                       r'flip_indices .* is not a permutation of the 17 joints'):
+    with pytest.raises(
+            ConfigConsistencyError,
+            match=r'^val_dataloader.dataset \(CheckedCocoDataset\) metainfo '
+            r'flip_indices .* is not a permutation of the 17 joints'):
         check_model_data_consistency(model, datasets)
 
 
@@ -100,8 +108,10 @@ def test_pipeline_codec_vs_head_decoder(cfg, change, message):
 
 def test_affine_input_size_vs_codec(cfg):
     model, datasets = build(cfg, affine_size=(96, 96))
-    with pytest.raises(ConfigConsistencyError, match=r'HigherHRNetRandomAffine has input_size=\(96, 96\) but the '
-                       r'target encoder has input_size=\(64, 64\); set both from `codec\["input_size"\]`'):
+    with pytest.raises(
+            ConfigConsistencyError,
+            match=r'HigherHRNetRandomAffine has input_size=\(96, 96\) but the '
+            r'target encoder has input_size=\(64, 64\); set both from `codec\["input_size"\]`'):
         check_model_data_consistency(model, datasets)
 
 

@@ -67,8 +67,10 @@ def test_no_checkpoint_of_non_finite_weights():
     state = dict(weight=torch.ones(3), steps=torch.tensor([4]))
     hook.before_save_checkpoint(runner(), dict(state_dict=state))
     state['weight'][1] = math.nan
-    with pytest.raises(DivergenceError, match=r"Refusing to save a checkpoint at iteration 41 \(epoch 3\): "
-                       r"non-finite weights in \['weight'\]"):
+    with pytest.raises(
+            DivergenceError,
+            match=r"Refusing to save a checkpoint at iteration 41 \(epoch 3\): "
+            r"non-finite weights in \['weight'\]"):
         hook.before_save_checkpoint(runner(), dict(state_dict=state))
 
 

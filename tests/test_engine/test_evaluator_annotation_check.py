@@ -14,11 +14,16 @@ K = 17
 @pytest.fixture
 def ann_file(tmp_path):
     kps = [10.0, 10.0, 2] * K
-    anns = [dict(id=1, image_id=1, category_id=1, iscrowd=0, keypoints=kps, num_keypoints=K, bbox=[5, 5, 20, 20],
-                 area=400.0),
-            dict(id=2, image_id=1, category_id=1, iscrowd=0, num_keypoints=3, bbox=[30, 5, 20, 20], area=400.0)]
-    data = dict(images=[dict(id=1, file_name='1.jpg', width=64, height=64)], annotations=anns,
-                categories=[dict(id=1, name='person')])
+    anns = [
+        dict(
+            id=1, image_id=1, category_id=1, iscrowd=0, keypoints=kps, num_keypoints=K, bbox=[5, 5, 20, 20],
+            area=400.0),
+        dict(id=2, image_id=1, category_id=1, iscrowd=0, num_keypoints=3, bbox=[30, 5, 20, 20], area=400.0)
+    ]
+    data = dict(
+        images=[dict(id=1, file_name='1.jpg', width=64, height=64)],
+        annotations=anns,
+        categories=[dict(id=1, name='person')])
     path = tmp_path / 'val.json'
     path.write_text(json.dumps(data))
     return str(path)

@@ -21,8 +21,8 @@ class _Loop(BaseLoop):
 
 def _runner(**loops):
     """Only the public API: an attribute error would show a private one being read."""
-    return SimpleNamespace(model='model', train_loop=loops.get('train'), val_loop=loops.get('val'),
-                           test_loop=loops.get('test'))
+    return SimpleNamespace(
+        model='model', train_loop=loops.get('train'), val_loop=loops.get('val'), test_loop=loops.get('test'))
 
 
 def test_consistency_check_runs_when_the_loops_start_once_each(monkeypatch):

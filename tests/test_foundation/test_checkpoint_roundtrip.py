@@ -55,16 +55,11 @@ def _runner(work_dir, max_epochs, **kwargs) -> Runner:
     return Runner(
         model=_ToyModel(),
         work_dir=str(work_dir),
-        train_dataloader=dict(
-            dataset=_ToyDataset(),
-            sampler=dict(type='DefaultSampler', shuffle=True),
-            batch_size=4),
+        train_dataloader=dict(dataset=_ToyDataset(), sampler=dict(type='DefaultSampler', shuffle=True), batch_size=4),
         optim_wrapper=dict(optimizer=dict(type='Adam', lr=0.01)),
         param_scheduler=[
-            dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0,
-                 end=1, convert_to_iter_based=True),
-            dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=True,
-                 begin=1, end=4, convert_to_iter_based=True),
+            dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
+            dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=True, begin=1, end=4, convert_to_iter_based=True),
         ],
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
@@ -89,8 +84,7 @@ def test_plain_torch_load_fails_without_plugin(saved_checkpoint):
             f'    torch.load({str(path)!r})\n'
             'except Exception as e:\n'
             '    print(type(e).__name__); sys.exit(3)\n')
-    proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert 'UnpicklingError' in proc.stdout
 

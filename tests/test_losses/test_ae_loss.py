@@ -50,8 +50,7 @@ def test_hand_worked_values_and_gradients():
     loss = BatchedAssociativeEmbeddingLoss(pull_loss_factor=1.0, push_loss_factor=1.0, reduction='none')
     pull, push = loss(tags, indices)
     torch.testing.assert_close(pull, torch.tensor([0.625, 0.0], dtype=torch.float64), rtol=1e-14, atol=0)
-    torch.testing.assert_close(push, torch.tensor([0.5 * math.exp(-4), 0.0], dtype=torch.float64), rtol=1e-14,
-                               atol=0)
+    torch.testing.assert_close(push, torch.tensor([0.5 * math.exp(-4), 0.0], dtype=torch.float64), rtol=1e-14, atol=0)
 
     pull_mean, _ = BatchedAssociativeEmbeddingLoss(1.0, 1.0)(tags, indices)
     pull_mean.backward()
@@ -195,8 +194,8 @@ def test_out_of_range_index_raises():
     ((2, 3, 5, 5), torch.zeros(2, 4, 2, 2, dtype=torch.long), ValueError, 'not a multiple of the K=2 joints'),
     ((2, 3, 5, 5), torch.zeros(3, 4, 3, 2, dtype=torch.long), ValueError, 'keypoint_indices must be'),
     ((2, 3, 5, 5), [torch.zeros(1, 3, 2, dtype=torch.long)], ValueError, 'one per image'),
-    ((2, 3, 5, 5), [torch.zeros(1, 3, 2, dtype=torch.long), torch.zeros(1, 4, 2, dtype=torch.long)], ValueError,
-     r'keypoint_indices\[1\]'),
+    ((2, 3, 5, 5), [torch.zeros(1, 3, 2, dtype=torch.long),
+                    torch.zeros(1, 4, 2, dtype=torch.long)], ValueError, r'keypoint_indices\[1\]'),
     ((2, 3, 5, 5), torch.zeros(2, 4, 3, 2), TypeError, 'integer'),
     ((2, 3, 5), torch.zeros(2, 4, 3, 2, dtype=torch.long), ValueError, 'tags must be'),
 ])

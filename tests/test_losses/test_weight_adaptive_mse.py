@@ -11,19 +11,25 @@ from swahr_mmpose.models.losses import ScaleRegularizationLoss, WeightAdaptiveMS
 
 # --------------------------------------------------------------------------------------------------------------------
 # Independent reference (spec §3), float64 NumPy, per sample.
-def reference_losses_np(pred, gt, scale, mask, target_weights=None, gamma=0.01, weight_mode='soft',
+def reference_losses_np(pred,
+                        gt,
+                        scale,
+                        mask,
+                        target_weights=None,
+                        gamma=0.01,
+                        weight_mode='soft',
                         target_mode='taylor'):
     """Returns (heatmap_loss (B,), scale_loss (B,)). mask is (B, H, W); target_weights (B, K) or None."""
     pred, gt, scale, mask = (np.asarray(a, dtype=np.float64) for a in (pred, gt, scale, mask))
     s_hat = scale * (gt > 0)
     dis = np.log(np.where(gt > 0, gt, gt + 1.0))  # the reference's ln G, with ln(G + 1) = 0 at G == 0
     if target_mode == 'taylor':
-        target = gt + gt * dis * s_hat + 0.5 * gt * dis ** 2 * s_hat ** 2
+        target = gt + gt * dis * s_hat + 0.5 * gt * dis**2 * s_hat**2
     else:
         with np.errstate(divide='ignore'):
             target = np.where(gt > 0, np.power(gt, 1.0 + s_hat), 0.0)
     if weight_mode == 'soft':
-        weight = np.abs(1 - pred) * gt ** gamma + np.abs(pred) * (1 - gt ** gamma)
+        weight = np.abs(1 - pred) * gt**gamma + np.abs(pred) * (1 - gt**gamma)
     elif weight_mode == 'hard':  # the .pyc variant, split on the modulated target
         weight = np.where(target > 0, np.abs(1 - pred), np.abs(pred))
     else:
@@ -31,8 +37,8 @@ def reference_losses_np(pred, gt, scale, mask, target_weights=None, gamma=0.01, 
     full_mask = mask[:, None] * np.ones_like(pred)
     if target_weights is not None:
         full_mask = full_mask * np.asarray(target_weights, dtype=np.float64)[:, :, None, None]
-    heatmap = (full_mask * weight * (pred - target) ** 2).mean(axis=(1, 2, 3))
-    scale_reg = (full_mask * s_hat ** 2).mean(axis=(1, 2, 3))
+    heatmap = (full_mask * weight * (pred - target)**2).mean(axis=(1, 2, 3))
+    scale_reg = (full_mask * s_hat**2).mean(axis=(1, 2, 3))
     return heatmap, scale_reg
 
 
@@ -45,7 +51,7 @@ def make_inputs(batch=2, keypoints=3, size=16, dtype=torch.float64, seed=0, scal
     for b in range(batch):
         for k in range(keypoints):
             cy, cx = torch.randint(0, size, (2, ), generator=gen)
-            gaussian = torch.exp(-((ys - cy) ** 2 + (xs - cx) ** 2) / (2 * 2.0 ** 2))
+            gaussian = torch.exp(-((ys - cy)**2 + (xs - cx)**2) / (2 * 2.0**2))
             window = ((ys - cy).abs() <= 7) & ((xs - cx).abs() <= 7)
             gt[b, k] = torch.maximum(gt[b, k], gaussian * window)
     pred = torch.rand(batch, keypoints, size, size, generator=gen, dtype=torch.float64) * 1.4 - 0.2
@@ -80,8 +86,8 @@ def test_per_sample_values_match_reference(dtype, rtol, target_mode, weight_mode
     pred, gt, scale, mask = make_inputs(dtype=dtype)
     loss = SWAHRLosses(target_mode=target_mode, weight_mode=weight_mode, reduction='none')
     heatmap, scale_reg = loss(pred, gt, mask=mask, scale=scale)
-    ref_heatmap, ref_scale = reference_losses_np(to_np(pred), to_np(gt), to_np(scale), to_np(mask),
-                                                 weight_mode=weight_mode, target_mode=target_mode)
+    ref_heatmap, ref_scale = reference_losses_np(
+        to_np(pred), to_np(gt), to_np(scale), to_np(mask), weight_mode=weight_mode, target_mode=target_mode)
     assert heatmap.shape == scale_reg.shape == (2, )
     assert heatmap.dtype == scale_reg.dtype == dtype
     np.testing.assert_allclose(to_np(heatmap), ref_heatmap, rtol=rtol, atol=0)
@@ -148,8 +154,8 @@ def test_zero_scale_gives_zero_regulariser_and_plain_weighted_mse(weight_mode):
     assert torch.equal(scale_reg, torch.zeros(2, dtype=pred.dtype))
     heatmap_no_scale = loss.heatmap(pred, gt, mask=mask)
     assert torch.equal(heatmap, heatmap_no_scale)  # T = G exactly when s = 0
-    ref_heatmap, _ = reference_losses_np(to_np(pred), to_np(gt), np.zeros(pred.shape), to_np(mask),
-                                         weight_mode=weight_mode)
+    ref_heatmap, _ = reference_losses_np(
+        to_np(pred), to_np(gt), np.zeros(pred.shape), to_np(mask), weight_mode=weight_mode)
     np.testing.assert_allclose(to_np(heatmap), ref_heatmap, rtol=1e-10)
 
 
@@ -190,8 +196,7 @@ def test_gradients_match_reference_formula(target_mode, weight_mode):
     pred, gt, scale, mask = make_inputs(batch=2, keypoints=2, size=6, seed=3)
     pred.requires_grad_(True)
     scale.requires_grad_(True)
-    heatmap, scale_reg = SWAHRLosses(target_mode=target_mode, weight_mode=weight_mode)(
-        pred, gt, mask=mask, scale=scale)
+    heatmap, scale_reg = SWAHRLosses(target_mode=target_mode, weight_mode=weight_mode)(pred, gt, mask=mask, scale=scale)
     (heatmap + scale_reg).backward()
 
     p0, g0, s0, m0 = to_np(pred), to_np(gt), to_np(scale), to_np(mask)
@@ -200,10 +205,10 @@ def test_gradients_match_reference_formula(target_mode, weight_mode):
         h, r = reference_losses_np(p, g0, s, m0, weight_mode=weight_mode, target_mode=target_mode)
         return h.mean() + r.mean()
 
-    np.testing.assert_allclose(to_np(pred.grad), _finite_difference_grad(lambda p: total(p, s0), p0),
-                               rtol=1e-5, atol=1e-9)
-    np.testing.assert_allclose(to_np(scale.grad), _finite_difference_grad(lambda s: total(p0, s), s0),
-                               rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(
+        to_np(pred.grad), _finite_difference_grad(lambda p: total(p, s0), p0), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(
+        to_np(scale.grad), _finite_difference_grad(lambda s: total(p0, s), s0), rtol=1e-5, atol=1e-9)
 
 
 def test_soft_weight_gradient_flows_through_weight_into_pred():
@@ -216,8 +221,8 @@ def test_soft_weight_gradient_flows_through_weight_into_pred():
     p, g, s, m = to_np(pred), to_np(gt), to_np(scale), to_np(mask)
     s_hat = s * (g > 0)
     dis = np.log(np.where(g > 0, g, 1.0))
-    target = g + g * dis * s_hat + 0.5 * g * dis ** 2 * s_hat ** 2
-    weight = np.abs(1 - p) * g ** 0.01 + np.abs(p) * (1 - g ** 0.01)
+    target = g + g * dis * s_hat + 0.5 * g * dis**2 * s_hat**2
+    weight = np.abs(1 - p) * g**0.01 + np.abs(p) * (1 - g**0.01)
     detached_grad = 2 * weight * (p - target) * m[:, None] / p.size
     through_weight = (-np.sign(1 - p) * g ** 0.01 + np.sign(p) * (1 - g ** 0.01)) * (p - target) ** 2 \
         * m[:, None] / p.size
@@ -286,8 +291,8 @@ def test_target_weights():
     weights = torch.tensor([[1.0, 0.0, 0.5], [0.25, 1.0, 0.0]], dtype=pred.dtype)
     loss = SWAHRLosses(reduction='none')
     heatmap, scale_reg = loss(pred, gt, target_weights=weights, mask=mask, scale=scale)
-    ref_heatmap, ref_scale = reference_losses_np(to_np(pred), to_np(gt), to_np(scale), to_np(mask),
-                                                 target_weights=to_np(weights))
+    ref_heatmap, ref_scale = reference_losses_np(
+        to_np(pred), to_np(gt), to_np(scale), to_np(mask), target_weights=to_np(weights))
     np.testing.assert_allclose(to_np(heatmap), ref_heatmap, rtol=1e-10)
     np.testing.assert_allclose(to_np(scale_reg), ref_scale, rtol=1e-10)
     pixel_weights = weights[:, :, None, None].expand_as(pred).contiguous()

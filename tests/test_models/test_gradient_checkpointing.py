@@ -17,11 +17,12 @@ pytestmark = pytest.mark.usefixtures('one_torch_thread')
 def build(with_cp: bool):
     torch.manual_seed(0)
     backbone = dict(tiny_hrnet(8), with_cp=with_cp)
-    model = MODELS.build(dict(
-        type='BottomupPoseEstimator',
-        data_preprocessor=dict(type='PoseDataPreprocessor', mean=[0, 0, 0], std=[1, 1, 1]),
-        backbone=backbone,
-        head=dict(type='SWAHRHead', in_channels=8, num_keypoints=17, with_cp=with_cp)))
+    model = MODELS.build(
+        dict(
+            type='BottomupPoseEstimator',
+            data_preprocessor=dict(type='PoseDataPreprocessor', mean=[0, 0, 0], std=[1, 1, 1]),
+            backbone=backbone,
+            head=dict(type='SWAHRHead', in_channels=8, num_keypoints=17, with_cp=with_cp)))
     model.init_weights()
     for p in model.head.parameters():  # non-trivial maps and scale branches (the reference init is near zero)
         p.data.add_(0.05 * torch.randn_like(p))
@@ -31,8 +32,10 @@ def build(with_cp: bool):
 def losses_and_grads(model, inputs, samples):
     losses = model.loss(inputs, samples)
     sum(losses.values()).backward()
-    return ({k: v.detach() for k, v in losses.items()},
-            {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+    return ({k: v.detach()
+             for k, v in losses.items()},
+            {n: p.grad.clone()
+             for n, p in model.named_parameters() if p.grad is not None})
 
 
 def test_checkpointing_gives_the_same_losses_and_gradients_in_float64():

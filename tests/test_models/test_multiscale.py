@@ -40,34 +40,27 @@ class ArgmaxStandInDecoder:
         self.calls = []
 
     def batch_decode(self, heatmaps: torch.Tensor, tags: torch.Tensor):
-        self.calls.append((heatmaps.detach().cpu().clone(),
-                           tags.detach().cpu().clone()))
+        self.calls.append((heatmaps.detach().cpu().clone(), tags.detach().cpu().clone()))
         b, k, h, w = heatmaps.shape
         val, idx = heatmaps.flatten(2).max(-1)
         xy = torch.stack([idx % w, idx // w], -1).float().cpu().numpy()
         val = val.detach().cpu().numpy()
-        return ([p[None] for p in xy], [v[None] for v in val],
-                [np.array([v.mean()]) for v in val])
+        return ([p[None] for p in xy], [v[None] for v in val], [np.array([v.mean()]) for v in val])
 
 
 def build_model(multiscale: bool, ours: bool = True, flip: bool = True):
     torch.manual_seed(0)
     model = MODELS.build(
         dict(
-            type='MultiScaleBottomupPoseEstimator'
-            if ours else 'BottomupPoseEstimator',
+            type='MultiScaleBottomupPoseEstimator' if ours else 'BottomupPoseEstimator',
             data_preprocessor=dict(
-                type='MultiScalePoseDataPreprocessor'
-                if ours else 'PoseDataPreprocessor',
+                type='MultiScalePoseDataPreprocessor' if ours else 'PoseDataPreprocessor',
                 mean=[123.675, 116.28, 103.53],
                 std=[58.395, 57.12, 57.375],
                 bgr_to_rgb=True),
             backbone=tiny_hrnet(),
-            head=dict(
-                type='SWAHRHead', in_channels=8, num_keypoints=K,
-                decoder=dict(type='_ArgmaxStandInDecoder')),
-            test_cfg=dict(multiscale_test=multiscale, flip_test=flip,
-                          align_corners=False)))
+            head=dict(type='SWAHRHead', in_channels=8, num_keypoints=K, decoder=dict(type='_ArgmaxStandInDecoder')),
+            test_cfg=dict(multiscale_test=multiscale, flip_test=flip, align_corners=False)))
     # PyTorch's default init (no init_weights: its logging is long), with
     # larger final layers so that heatmaps and tags vary across the image.
     with torch.no_grad():
@@ -78,8 +71,7 @@ def build_model(multiscale: bool, ours: bool = True, flip: bool = True):
 
 def pipeline(aug_scales=AUG_SCALES, pack='PackMultiScalePoseInputs'):
     return Compose([
-        dict(type='ReferenceBottomupResize', input_size=INPUT_SIZE,
-             aug_scales=aug_scales),
+        dict(type='ReferenceBottomupResize', input_size=INPUT_SIZE, aug_scales=aug_scales),
         dict(type=pack),
     ])
 
@@ -87,21 +79,21 @@ def pipeline(aug_scales=AUG_SCALES, pack='PackMultiScalePoseInputs'):
 def samples(n=2):
     rng = np.random.default_rng(0)
     return [
-        dict(img=rng.integers(0, 256, (*IMG_HW, 3), dtype=np.uint8),
-             img_id=i, flip_indices=FLIP_INDICES, ori_shape=IMG_HW)
-        for i in range(n)
+        dict(
+            img=rng.integers(0, 256, (*IMG_HW, 3), dtype=np.uint8),
+            img_id=i,
+            flip_indices=FLIP_INDICES,
+            ori_shape=IMG_HW) for i in range(n)
     ]
 
 
 def record_backbone_inputs(model):
     shapes = []
-    model.backbone.register_forward_pre_hook(
-        lambda m, args: shapes.append(tuple(args[0].shape)))
+    model.backbone.register_forward_pre_hook(lambda m, args: shapes.append(tuple(args[0].shape)))
     return shapes
 
 
-def spec_canvas_to_image(xy, img_hw=IMG_HW, input_size=INPUT_SIZE,
-                         min_scale=min([1.0] + AUG_SCALES)):
+def spec_canvas_to_image(xy, img_hw=IMG_HW, input_size=INPUT_SIZE, min_scale=min([1.0] + AUG_SCALES)):
     """Reference get_final_preds for a landscape image (spec 5.2 steps 2, 6)."""
     h, w = img_hw
     cx, cy = int(w / 2 + 0.5), int(h / 2 + 0.5)
@@ -140,26 +132,22 @@ def test_multiscale_predict_runs_every_scale_and_flip(collate):
         flat = heatmaps[i].flatten(1).argmax(-1).numpy()
         argmax_xy = np.stack([flat % base_hw[1], flat // base_hw[1]], -1)
         np.testing.assert_allclose(
-            pred.pred_instances.keypoints[0],
-            spec_canvas_to_image(argmax_xy.astype(np.float64)), atol=1e-3)
+            pred.pred_instances.keypoints[0], spec_canvas_to_image(argmax_xy.astype(np.float64)), atol=1e-3)
 
 
 def test_pseudo_and_default_collate_agree():
     model = build_model(multiscale=True)
     out = [
-        model.test_step(collate([pipeline()(s) for s in samples(2)]))
-        for collate in (pseudo_collate, default_collate)
+        model.test_step(collate([pipeline()(s) for s in samples(2)])) for collate in (pseudo_collate, default_collate)
     ]
     for a, b in zip(*out):
-        np.testing.assert_array_equal(a.pred_instances.keypoints,
-                                      b.pred_instances.keypoints)
+        np.testing.assert_array_equal(a.pred_instances.keypoints, b.pred_instances.keypoints)
 
 
 def test_multiscale_maps_equal_mean_of_single_scale_passes():
     """Heatmaps = mean over the pyramid, tags = scale 1's: checks the order."""
     model = build_model(multiscale=True)
-    data = model.data_preprocessor(
-        pseudo_collate([pipeline()(s) for s in samples(2)]))
+    data = model.data_preprocessor(pseudo_collate([pipeline()(s) for s in samples(2)]))
     pyramid, data_samples = data['inputs'], data['data_samples']
     model.predict(pyramid, copy.deepcopy(data_samples))
     ms_heatmaps, ms_tags = model.head.decoder.calls[-1]
@@ -179,27 +167,23 @@ def test_multiscale_maps_equal_mean_of_single_scale_passes():
 
 @pytest.mark.parametrize('flip', [True, False])
 def test_single_scale_identical_to_mmpose_classes(flip):
-    ours, theirs = build_model(False, True, flip), build_model(False, False,
-                                                               flip)
+    ours, theirs = build_model(False, True, flip), build_model(False, False, flip)
     theirs.load_state_dict(ours.state_dict())
     res = []
-    for model, pack in ((ours, 'PackMultiScalePoseInputs'),
-                        (theirs, 'PackPoseInputs')):
+    for model, pack in ((ours, 'PackMultiScalePoseInputs'), (theirs, 'PackPoseInputs')):
         data = pseudo_collate([pipeline(None, pack)(s) for s in samples(1)])
         res.append((model.test_step(data)[0], model.head.decoder.calls[-1]))
     (pred_a, (hm_a, tag_a)), (pred_b, (hm_b, tag_b)) = res
     assert hm_a.shape == (1, K, 128, 192)  # single-scale canvas: 128 x 192
     torch.testing.assert_close(hm_a, hm_b, rtol=0, atol=0)
     torch.testing.assert_close(tag_a, tag_b, rtol=0, atol=0)
-    np.testing.assert_array_equal(pred_a.pred_instances.keypoints,
-                                  pred_b.pred_instances.keypoints)
+    np.testing.assert_array_equal(pred_a.pred_instances.keypoints, pred_b.pred_instances.keypoints)
 
 
 def test_stock_mmpose_estimator_cannot_take_the_pyramid():
     """Why MultiScaleBottomupPoseEstimator exists: forward stacks the list."""
     model = build_model(multiscale=True)
-    data = model.data_preprocessor(
-        pseudo_collate([pipeline()(s) for s in samples(1)]))
+    data = model.data_preprocessor(pseudo_collate([pipeline()(s) for s in samples(1)]))
     stock = build_model(multiscale=True, ours=False)
     with pytest.raises(RuntimeError):
         stock(data['inputs'], data['data_samples'], mode='predict')
@@ -208,8 +192,7 @@ def test_stock_mmpose_estimator_cannot_take_the_pyramid():
 # --------------------------------------------------------------------- errors
 def test_pyramid_needs_multiscale_test_and_predict_mode():
     model = build_model(multiscale=False)
-    data = model.data_preprocessor(
-        pseudo_collate([pipeline()(s) for s in samples(1)]))
+    data = model.data_preprocessor(pseudo_collate([pipeline()(s) for s in samples(1)]))
     with pytest.raises(ValueError, match='multiscale_test is False'):
         model(data['inputs'], data['data_samples'], mode='predict')
     with pytest.raises(ValueError, match='only supported in predict mode'):
@@ -218,16 +201,14 @@ def test_pyramid_needs_multiscale_test_and_predict_mode():
 
 def test_multiscale_test_needs_a_pyramid():
     model = build_model(multiscale=True)
-    data = model.data_preprocessor(
-        pseudo_collate([pipeline(None)(s) for s in samples(1)]))
+    data = model.data_preprocessor(pseudo_collate([pipeline(None)(s) for s in samples(1)]))
     with pytest.raises(ValueError, match='single batch'):
         model(data['inputs'], data['data_samples'], mode='predict')
 
 
 def test_aug_scales_metainfo_must_match_the_pyramid():
     model = build_model(multiscale=True)
-    data = model.data_preprocessor(
-        pseudo_collate([pipeline()(s) for s in samples(1)]))
+    data = model.data_preprocessor(pseudo_collate([pipeline()(s) for s in samples(1)]))
     data['data_samples'][0].set_metainfo(dict(aug_scales=[2.0]))
     with pytest.raises(ValueError, match='aug_scales'):
         model(data['inputs'], data['data_samples'], mode='predict')
@@ -239,7 +220,6 @@ def test_preprocessor_rejects_batch_major_and_training():
     with pytest.raises(ValueError, match='training pipeline'):
         model.data_preprocessor(data, training=True)
     # Batch-major (2 samples x 3 scales) instead of scale-major.
-    bad = dict(inputs=[list(x) for x in zip(*data['inputs'])],
-               data_samples=data['data_samples'])
+    bad = dict(inputs=[list(x) for x in zip(*data['inputs'])], data_samples=data['data_samples'])
     with pytest.raises(ValueError, match='scale-major'):
         model.data_preprocessor(bad)

@@ -27,11 +27,17 @@ def build_model(multiscale, flip):
     model = MODELS.build(
         dict(
             type='MultiScaleBottomupPoseEstimator',
-            data_preprocessor=dict(type='MultiScalePoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                                   std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
+            data_preprocessor=dict(
+                type='MultiScalePoseDataPreprocessor',
+                mean=[123.675, 116.28, 103.53],
+                std=[58.395, 57.12, 57.375],
+                bgr_to_rgb=True),
             backbone=tiny_hrnet(),
-            head=dict(type='SWAHRHead', in_channels=8, num_keypoints=K,
-                      decoder=dict(type='AEDecoder', num_keypoints=K, keypoint_order=[0, 1, 2, 3, 4])),
+            head=dict(
+                type='SWAHRHead',
+                in_channels=8,
+                num_keypoints=K,
+                decoder=dict(type='AEDecoder', num_keypoints=K, keypoint_order=[0, 1, 2, 3, 4])),
             test_cfg=dict(multiscale_test=multiscale, flip_test=flip, align_corners=False)))
     with torch.no_grad():  # heatmaps with peaks above the threshold, tags that vary
         for p in model.head.final_layers.parameters():
@@ -43,11 +49,13 @@ def build_model(multiscale, flip):
 def test_predict_equals_the_official_test_path(multiscale, flip):
     model = build_model(multiscale, flip)
     aug_scales = [0.5, 2.0] if multiscale else None
-    pipeline = Compose([dict(type='ReferenceBottomupResize', input_size=64, aug_scales=aug_scales),
-                        dict(type='PackMultiScalePoseInputs')])
+    pipeline = Compose([
+        dict(type='ReferenceBottomupResize', input_size=64, aug_scales=aug_scales),
+        dict(type='PackMultiScalePoseInputs')
+    ])
     rng = np.random.default_rng(1)
-    sample = dict(img=rng.integers(0, 256, (48, 80, 3), dtype=np.uint8), img_id=0, flip_indices=FLIP_INDICES,
-                  ori_shape=(48, 80))
+    sample = dict(
+        img=rng.integers(0, 256, (48, 80, 3), dtype=np.uint8), img_id=0, flip_indices=FLIP_INDICES, ori_shape=(48, 80))
     data = model.data_preprocessor(pseudo_collate([pipeline(sample)]))
     inputs, samples = data['inputs'], data['data_samples']
     pyramid = inputs if multiscale else [inputs]
@@ -56,8 +64,10 @@ def test_predict_equals_the_official_test_path(multiscale, flip):
     with torch.no_grad():
         feats = [[model.extract_feat(x), model.extract_feat(x.flip(-1))] if flip else model.extract_feat(x)
                  for x in pyramid]
-        preds, fields = model.head.predict(feats if multiscale else feats[0], copy.deepcopy(samples),
-                                           test_cfg=dict(model.test_cfg, output_heatmaps=True))
+        preds, fields = model.head.predict(
+            feats if multiscale else feats[0],
+            copy.deepcopy(samples),
+            test_cfg=dict(model.test_cfg, output_heatmaps=True))
 
         def official_outputs(level_feats):  # [heatmaps + tags] at 1/4, heatmaps at 1/2 (scale maps stripped)
             heatmaps, tags, _ = model.head.split_outputs(model.head(level_feats))
@@ -74,8 +84,8 @@ def test_predict_equals_the_official_test_path(multiscale, flip):
     ours_tags = fields[0].tags.reshape(tag_maps, K, *fields[0].tags.shape[-2:]).permute(1, 2, 3, 0)
     assert torch.equal(ours_tags, tags[0])
 
-    keypoints, keypoint_scores, instance_scores = reference_decode(heatmaps[0].numpy(), tags[0].numpy(),
-                                                                   keypoint_order=[0, 1, 2, 3, 4])
+    keypoints, keypoint_scores, instance_scores = reference_decode(
+        heatmaps[0].numpy(), tags[0].numpy(), keypoint_order=[0, 1, 2, 3, 4])
     assert len(keypoints) > 0
     np.testing.assert_array_equal(preds[0].keypoints, keypoints)
     np.testing.assert_array_equal(preds[0].keypoint_scores, keypoint_scores)

@@ -18,11 +18,9 @@ def build_model(with_scale=True, num_keypoints=K, width=8):
     cfg = dict(
         type='BottomupPoseEstimator',
         data_preprocessor=dict(
-            type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
+            type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
         backbone=tiny_hrnet(width),
-        head=dict(type='SWAHRHead', in_channels=width,
-                  num_keypoints=num_keypoints, with_scale=with_scale))
+        head=dict(type='SWAHRHead', in_channels=width, num_keypoints=num_keypoints, with_scale=with_scale))
     model = MODELS.build(cfg)
     model.init_weights()
     return model
@@ -48,11 +46,9 @@ def make_sample(input_size=64, num_people=3, seed=0, k=K) -> PoseDataSample:
     valid = rng.random((num_people, k)) > 0.2
     indices = np.stack([xy[..., 1] * s0 + xy[..., 0], valid], -1).astype(np.int64)
     sample = PoseDataSample(metainfo=dict(input_size=(input_size, input_size)))
-    sample.gt_fields = MultilevelPixelData(
-        heatmaps=heatmaps, heatmap_mask=masks).to_tensor()
+    sample.gt_fields = MultilevelPixelData(heatmaps=heatmaps, heatmap_mask=masks).to_tensor()
     sample.gt_instance_labels = InstanceData(
-        keypoint_indices=indices,
-        keypoint_weights=valid.astype(np.float32)).to_tensor()
+        keypoint_indices=indices, keypoint_weights=valid.astype(np.float32)).to_tensor()
     return sample
 
 
@@ -118,8 +114,7 @@ def test_parameter_layout_matches_official_keys():
     assert shapes['deconv_layers.0.4.0.conv2.weight'] == (32, 32, 3, 3)
     assert shapes['conv_scale_layers.1.0.weight'] == (17, 32, 1, 1)
     assert shapes['conv_scale_layers.1.3.weight'] == (17, 1, 9, 9)
-    scale_params = sum(v.numel() for k, v in head.named_parameters()
-                       if k.startswith('conv_scale_layers'))
+    scale_params = sum(v.numel() for k, v in head.named_parameters() if k.startswith('conv_scale_layers'))
     assert scale_params == 3978  # spec 1.5: 2 x (32*17+17 + 2*17 + 17*81+17)
     # 18 conv_scale_layers entries incl. BN buffers (spec 1.6).
     assert sum(k.startswith('conv_scale_layers') for k in shapes) == 18
@@ -130,8 +125,9 @@ def test_loss_keys_and_values():
     samples = [make_sample(seed=i) for i in range(2)]
     inputs = torch.randn(2, 3, 64, 64)
     losses = model(inputs, samples, mode='loss')
-    assert set(losses) == {'loss_heatmap_l0', 'loss_scale_l0', 'loss_heatmap_l1',
-                           'loss_scale_l1', 'loss_ae_pull', 'loss_ae_push'}
+    assert set(losses) == {
+        'loss_heatmap_l0', 'loss_scale_l0', 'loss_heatmap_l1', 'loss_scale_l1', 'loss_ae_pull', 'loss_ae_push'
+    }
     assert losses['loss_scale_l0'].item() == 0.0  # s == 0 at init
     assert losses['loss_heatmap_l0'].item() > 0
     # With s == 0 the heatmap loss is the WAHR-weighted masked MSE vs G.
@@ -145,8 +141,8 @@ def test_loss_keys_and_values():
     torch.testing.assert_close(losses['loss_heatmap_l0'], expected)
 
     baseline = build_model(False)
-    assert set(baseline(inputs, samples, mode='loss')) == {
-        'loss_heatmap_l0', 'loss_heatmap_l1', 'loss_ae_pull', 'loss_ae_push'}
+    assert set(baseline(inputs, samples,
+                        mode='loss')) == {'loss_heatmap_l0', 'loss_heatmap_l1', 'loss_ae_pull', 'loss_ae_push'}
 
 
 def test_gradient_reaches_scale_branches_after_one_step():
@@ -183,8 +179,8 @@ def test_loss_rejects_wrong_targets_with_the_setting_to_change():
     with pytest.raises(ValueError, match=r'targets have K=14 joints .* model.head.num_keypoints'):
         model(torch.randn(1, 3, 64, 64), [make_sample(seed=0, k=14)], mode='loss')
     one_level = make_sample(seed=0)
-    one_level.gt_fields = MultilevelPixelData(heatmaps=[one_level.gt_fields[0].heatmaps],
-                                              heatmap_mask=[one_level.gt_fields[0].heatmap_mask])
+    one_level.gt_fields = MultilevelPixelData(
+        heatmaps=[one_level.gt_fields[0].heatmaps], heatmap_mask=[one_level.gt_fields[0].heatmap_mask])
     with pytest.raises(ValueError, match=r'ground truth at 2 levels .* 1 level\(s\)'):
         model(torch.randn(1, 3, 64, 64), [one_level], mode='loss')
 
@@ -201,8 +197,11 @@ def test_decoder_must_describe_the_head():
 
 
 def test_unknown_test_cfg_key_is_rejected():
-    cfg = dict(type='MultiScaleBottomupPoseEstimator', backbone=tiny_hrnet(8),
-               head=dict(type='SWAHRHead', in_channels=8, num_keypoints=K), test_cfg=dict(flip_tset=True))
+    cfg = dict(
+        type='MultiScaleBottomupPoseEstimator',
+        backbone=tiny_hrnet(8),
+        head=dict(type='SWAHRHead', in_channels=8, num_keypoints=K),
+        test_cfg=dict(flip_tset=True))
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['flip_tset'\]"):
         MODELS.build(cfg)
 
@@ -214,8 +213,7 @@ def test_full_width_head_shapes(num_keypoints, width):
     head.init_weights()
     out = head((torch.randn(1, width, 20, 20), ))
     assert [tuple(h.shape) for h in out[:2]] == [(1, num_keypoints, 20, 20), (1, num_keypoints, 40, 40)]
-    assert head.deconv_layers[0][0][0].weight.shape == (
-        width + 2 * num_keypoints, width, 4, 4)
+    assert head.deconv_layers[0][0][0].weight.shape == (width + 2 * num_keypoints, width, 4, 4)
 
 
 def test_depthwise_scale_conv_equals_the_plain_convolution():

@@ -24,10 +24,11 @@ def load_tool():
 
 def test_pytorch_and_onnxruntime_side_by_side():
     pytest.importorskip('onnxruntime')
-    result = bench.run_inference_benchmark(CONFIG, num_images=2, warmup=1, device='cpu', image_size=(160, 120),
-                                           ort_threads=1)
-    assert list(result['variants']) == ['pytorch flip=False', 'onnxruntime flip=False', 'pytorch flip=True',
-                                        'onnxruntime flip=True']
+    result = bench.run_inference_benchmark(
+        CONFIG, num_images=2, warmup=1, device='cpu', image_size=(160, 120), ort_threads=1)
+    assert list(result['variants']) == [
+        'pytorch flip=False', 'onnxruntime flip=False', 'pytorch flip=True', 'onnxruntime flip=True'
+    ]
     for variant in result['variants'].values():
         assert variant['seconds'] > 0 and variant['people'] >= 0
     assert result['input_size'] == [(192, 128)]  # 160x120 -> short side 128, long side up to a multiple of 64
@@ -43,9 +44,11 @@ def test_pytorch_and_onnxruntime_side_by_side():
 
 def test_cli_pytorch_only(tmp_path, capsys):
     out = tmp_path / 'result.json'
-    assert load_tool().main([CONFIG, '--num-images', '1', '--warmup', '0', '--device', 'cpu', '--image-size', '96',
-                             '64', '--images', 'noise', '--backends', 'pytorch', '--flip', 'off', '--threads', '1',
-                             '--json', str(out)]) == 0
+    assert load_tool().main([
+        CONFIG, '--num-images', '1', '--warmup', '0', '--device', 'cpu', '--image-size', '96', '64', '--images',
+        'noise', '--backends', 'pytorch', '--flip', 'off', '--threads', '1', '--json',
+        str(out)
+    ]) == 0
     printed = capsys.readouterr().out
     assert '1 synthetic noise images of 96x64 px' in printed
     assert 'pytorch      False' in printed and 'onnxruntime' not in printed.split('\n', 4)[-1]

@@ -37,10 +37,17 @@ pytestmark = pytest.mark.usefixtures('one_torch_thread')
 def result(tmp_path_factory):
     config = tmp_path_factory.mktemp('zoo') / 'tiny.py'
     config.write_text(TINY)
-    settings = BenchmarkSettings(pipeline_samples=2, synthetic_images=2, people_per_image=(2, 4), main_job_images=4,
-                                 grouping_repeats=1,
-                                 people=(1, 3), iteration_split_iters=2, train_warmup=0, mmengine_flops=True,
-                                 eval_models='coco_like')  # validation and ONNX once (the slowest columns)
+    settings = BenchmarkSettings(
+        pipeline_samples=2,
+        synthetic_images=2,
+        people_per_image=(2, 4),
+        main_job_images=4,
+        grouping_repeats=1,
+        people=(1, 3),
+        iteration_split_iters=2,
+        train_warmup=0,
+        mmengine_flops=True,
+        eval_models='coco_like')  # validation and ONNX once (the slowest columns)
     models = [ZooModel('tiny_coco_like', str(config)), ZooModel('tiny (main job)', str(config), 'main_job')]
     # this CPU may lack oneDNN half kernels; the tiny model is cheap enough to time under emulated bfloat16 anyway
     original = zoo.cpu_has_native_half
@@ -87,8 +94,10 @@ def test_every_column_is_measured(result):
 
 def test_model_selection_reads_the_model_index():
     names = [m.name for m in select_models(REPO)]
-    assert {'swahr_hrnet_w32_coco', 'swahr_hrnet_w48_coco', 'higherhrnet_hrnet_w32_coco', 'higherhrnet_hrnet_w48_coco',
-            'swahr_hrnet_w48_crowdpose'} <= set(names)
+    assert {
+        'swahr_hrnet_w32_coco', 'swahr_hrnet_w48_coco', 'higherhrnet_hrnet_w32_coco', 'higherhrnet_hrnet_w48_coco',
+        'swahr_hrnet_w48_crowdpose'
+    } <= set(names)
     assert any('main job' in n for n in names) and any('multiscale' in n for n in names)
     quick = [m.name for m in select_models(REPO, quick=True)]
     assert quick == ['swahr_hrnet_w32_coco', 'swahr_hrnet_w32_synthetic (main job)']

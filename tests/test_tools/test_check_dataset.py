@@ -52,7 +52,8 @@ def test_sources_of_a_real_config(tmp_path, data_root):
     assert set(by_file) == {'person_keypoints_train.json', 'person_keypoints_val.json'}
     assert by_file['person_keypoints_train.json'].roles == ['train_dataloader.dataset']
     assert by_file['person_keypoints_val.json'].roles == [
-        'val_dataloader.dataset', 'test_dataloader.dataset', 'val_evaluator.ann_file', 'test_evaluator.ann_file']
+        'val_dataloader.dataset', 'test_dataloader.dataset', 'val_evaluator.ann_file', 'test_evaluator.ann_file'
+    ]
     assert {s.num_keypoints for s in sources} == {17}  # the COCO dataset type, not CrowdPose's 14
 
 

@@ -31,8 +31,16 @@ def clean_root(tmp_path_factory):
 
 
 def crowd(segmentation):
-    return dict(id=CROWD_ID, image_id=1, category_id=1, iscrowd=1, keypoints=[0] * 51, num_keypoints=0,
-                bbox=[10.0, 10.0, 20.0, 20.0], area=400.0, segmentation=segmentation)
+    return dict(
+        id=CROWD_ID,
+        image_id=1,
+        category_id=1,
+        iscrowd=1,
+        keypoints=[0] * 51,
+        num_keypoints=0,
+        bbox=[10.0, 10.0, 20.0, 20.0],
+        area=400.0,
+        segmentation=segmentation)
 
 
 def add_crowd(segmentation):
@@ -48,11 +56,12 @@ CASES = {
     'garbage RLE string': (add_crowd(dict(size=[SIZE, SIZE], counts='garbage!!')),
                            "annotation id 900, field 'segmentation': compressed RLE counts 'garbage!!' are not a "
                            'valid COCO RLE string'),
-    'degenerate crowd polygon': (add_crowd([[10.0, 10.0, 30.0, 30.0]]),
-                                 "annotation id 900, field 'segmentation': no polygon has 3 or more vertices, so "
-                                 'this region would mask nothing'),
-    'no categories': (lambda data: data.pop('categories'),
-                      "field 'categories': the key is missing (COCOeval reads the categories"),
+    'degenerate crowd polygon':
+    (add_crowd([[10.0, 10.0, 30.0,
+                 30.0]]), "annotation id 900, field 'segmentation': no polygon has 3 or more vertices, so "
+     'this region would mask nothing'),
+    'no categories':
+    (lambda data: data.pop('categories'), "field 'categories': the key is missing (COCOeval reads the categories"),
     'empty annotations': (lambda data: data.update(annotations=[]),
                           "field 'annotations': the annotations list is empty: there is nothing to train on"),
 }
@@ -112,19 +121,23 @@ def test_the_check_rejects_what_training_rejects(case, tmp_path, clean_root, cap
     assert message in str(info.value) and str(train) in str(info.value)
 
 
-@pytest.mark.parametrize('counts, message', [
-    ('garbage!!', "compressed RLE counts 'garbage!!' are not a valid COCO RLE string"),
-    ('0', 'compressed RLE counts cover 0 pixels, expected height * width = 4096'),  # pycocotools: random memory
-    ([100, 5000], 'RLE counts cover 5100 pixels, expected height * width = 4096'),  # pycocotools: ValueError
-    ([100, 3000], 'RLE counts cover 3100 pixels, expected height * width = 4096'),  # pycocotools: random memory
-    ([5000, -1000, 96], 'RLE counts hold negative run lengths (first -1000)'),  # pycocotools: OverflowError
-    ([2048.5, 2047.5], 'RLE counts must be whole numbers (run lengths), got [2048.5, 2047.5]'),
-])
+@pytest.mark.parametrize(
+    'counts, message',
+    [
+        ('garbage!!', "compressed RLE counts 'garbage!!' are not a valid COCO RLE string"),
+        ('0', 'compressed RLE counts cover 0 pixels, expected height * width = 4096'),  # pycocotools: random memory
+        ([100, 5000], 'RLE counts cover 5100 pixels, expected height * width = 4096'),  # pycocotools: ValueError
+        ([100, 3000], 'RLE counts cover 3100 pixels, expected height * width = 4096'),  # pycocotools: random memory
+        ([5000, -1000, 96], 'RLE counts hold negative run lengths (first -1000)'),  # pycocotools: OverflowError
+        ([2048.5, 2047.5], 'RLE counts must be whole numbers (run lengths), got [2048.5, 2047.5]'),
+    ])
 def test_malformed_crowd_rle_and_its_box_fallback(counts, message):
     from swahr_mmpose.datasets.annotation_check import check_coco_keypoints, skip_bad_annotations
 
-    data = dict(images=[dict(id=1, file_name='1.jpg', width=SIZE, height=SIZE)], categories=[dict(id=1)],
-                annotations=[crowd(dict(size=[SIZE, SIZE], counts=counts))])
+    data = dict(
+        images=[dict(id=1, file_name='1.jpg', width=SIZE, height=SIZE)],
+        categories=[dict(id=1)],
+        annotations=[crowd(dict(size=[SIZE, SIZE], counts=counts))])
     report = check_coco_keypoints(data, 17, file='ann.json')
     assert [(p.kind, p.message) for p in report.problems] == [('malformed segmentation', message)]
     cleaned, summary = skip_bad_annotations(data, report)
@@ -143,8 +156,10 @@ def test_valid_rle_passes(form):
     mask = np.zeros((SIZE, SIZE), np.uint8)
     mask[10:30, 10:30] = 1
     counts = [0, 4096] if form == 'list' else cocomask.encode(np.asfortranarray(mask))['counts'].decode()
-    data = dict(images=[dict(id=1, file_name='1.jpg', width=SIZE, height=SIZE)], categories=[dict(id=1)],
-                annotations=[crowd(dict(size=[SIZE, SIZE], counts=counts))])
+    data = dict(
+        images=[dict(id=1, file_name='1.jpg', width=SIZE, height=SIZE)],
+        categories=[dict(id=1)],
+        annotations=[crowd(dict(size=[SIZE, SIZE], counts=counts))])
     assert check_coco_keypoints(data, 17, file='ann.json').ok
 
 
@@ -189,7 +204,7 @@ def test_a_training_set_without_sigmas_builds(tmp_path, clean_root):
 
 UNREADABLE = [
     (b'[{"images": [], "annotations": []}]', 'expected a COCO keypoint file, a JSON object with "images", '
-                                             '"annotations" and "categories", got a JSON list of 1 items'),
+     '"annotations" and "categories", got a JSON list of 1 items'),
     (b'{"images": [', 'not valid JSON: Expecting value: line 1 column 13 (char 12)'),
     (b'\xff\xfe\x00garbage', 'not UTF-8 text (a binary or differently encoded file?)'),
 ]
@@ -221,8 +236,8 @@ def test_a_duplicate_id_is_dropped_with_the_right_reason():
     from swahr_mmpose.datasets.annotation_check import check_coco_keypoints, skip_bad_annotations
 
     people = [crowd([[10.0, 10.0, 30.0, 10.0, 30.0, 30.0]]), crowd([[10.0, 10.0, 30.0, 10.0, 30.0, 30.0]])]
-    data = dict(images=[dict(id=1, file_name='1.jpg', width=SIZE, height=SIZE)], annotations=people,
-                categories=[dict(id=1)])
+    data = dict(
+        images=[dict(id=1, file_name='1.jpg', width=SIZE, height=SIZE)], annotations=people, categories=[dict(id=1)])
     _, summary = skip_bad_annotations(data, check_coco_keypoints(data, 17, file='ann.json'))
     assert 'annotation #1: annotation id 900 is used twice' in summary.message()
     assert 'an annotation without a usable, unique id or category_id cannot become an ignore region' in \

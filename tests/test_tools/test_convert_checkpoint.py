@@ -29,8 +29,7 @@ BASE_W48 = osp.join(REPO, 'configs/swahr_hrnet_w48_coco.py')
 cli = SimpleNamespace(**runpy.run_path(osp.join(REPO, 'tools', 'convert_swahr_checkpoint.py')))
 
 Shape = Tuple[int, ...]
-BN_SUFFIXES = ('weight', 'bias', 'running_mean', 'running_var',
-               'num_batches_tracked')
+BN_SUFFIXES = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 
 
 # --------------------------------------------- official key set, from the spec
@@ -44,8 +43,7 @@ def mmpose_to_official_key(key: str) -> Optional[str]:
 
 def _bn(keys: Dict[str, Shape], prefix: str, channels: int) -> None:
     for suffix in BN_SUFFIXES:
-        keys[f'{prefix}.{suffix}'] = (
-            () if suffix == 'num_batches_tracked' else (channels, ))
+        keys[f'{prefix}.{suffix}'] = (() if suffix == 'num_batches_tracked' else (channels, ))
 
 
 def _basic_block(keys, prefix, channels):
@@ -55,8 +53,7 @@ def _basic_block(keys, prefix, channels):
     _bn(keys, f'{prefix}.bn2', channels)
 
 
-def official_keys(width: int, num_keypoints: int,
-                  with_scale: bool) -> 'OrderedDict[str, Shape]':
+def official_keys(width: int, num_keypoints: int, with_scale: bool) -> 'OrderedDict[str, Shape]':
     """Official PoseHigherResolutionNet state_dict keys -> shapes."""
     c, k = width, num_keypoints
     keys: 'OrderedDict[str, Shape]' = OrderedDict()
@@ -127,8 +124,7 @@ def official_keys(width: int, num_keypoints: int,
     return keys
 
 
-def random_official_state_dict(width=32, num_keypoints=17, with_scale=True,
-                               seed=0) -> 'OrderedDict[str, torch.Tensor]':
+def random_official_state_dict(width=32, num_keypoints=17, with_scale=True, seed=0) -> 'OrderedDict[str, torch.Tensor]':
     g = torch.Generator().manual_seed(seed)
     out = OrderedDict()
     for key, shape in official_keys(width, num_keypoints, with_scale).items():
@@ -183,20 +179,14 @@ def test_spec_documented_keys_and_counts():
     }
     for key, shape in documented.items():
         assert keys[key] == shape, key
-    assert official_keys(48, 17, True)['deconv_layers.0.0.0.weight'] == (
-        82, 48, 4, 4)
-    assert official_keys(48, 14, True)['deconv_layers.0.0.0.weight'] == (
-        76, 48, 4, 4)
+    assert official_keys(48, 17, True)['deconv_layers.0.0.0.weight'] == (82, 48, 4, 4)
+    assert official_keys(48, 14, True)['deconv_layers.0.0.0.weight'] == (76, 48, 4, 4)
 
 
 @pytest.mark.parametrize('with_scale', [True, False])
-def test_mmpose_names_equal_official_names_w32(with_scale, swahr_w32,
-                                               higher_w32):
+def test_mmpose_names_equal_official_names_w32(with_scale, swahr_w32, higher_w32):
     model = swahr_w32 if with_scale else higher_w32
-    ours = {
-        mmpose_to_official_key(k): tuple(v.shape)
-        for k, v in model.state_dict().items()
-    }
+    ours = {mmpose_to_official_key(k): tuple(v.shape) for k, v in model.state_dict().items()}
     assert None not in ours, 'a model key has no official counterpart'
     expected = dict(official_keys(32, 17, with_scale))
     assert set(ours) - set(expected) == set()
@@ -207,14 +197,10 @@ def test_mmpose_names_equal_official_names_w32(with_scale, swahr_w32,
         assert official_to_mmpose_key(mmpose_to_official_key(key)) == key
 
 
-@pytest.mark.parametrize('base,num_keypoints', [(BASE_W48, 17),
-                                                (BASE_W48, 14)])
+@pytest.mark.parametrize('base,num_keypoints', [(BASE_W48, 17), (BASE_W48, 14)])
 def test_mmpose_names_equal_official_names_w48(base, num_keypoints):
     model = build_model(base, True, num_keypoints)
-    ours = {
-        mmpose_to_official_key(k): tuple(v.shape)
-        for k, v in model.state_dict().items()
-    }
+    ours = {mmpose_to_official_key(k): tuple(v.shape) for k, v in model.state_dict().items()}
     assert ours == dict(official_keys(48, num_keypoints, True))
 
 
@@ -223,15 +209,13 @@ def _assert_landed(model, official):
     state = model.state_dict()
     assert len(state) == len(official)
     for key, value in official.items():
-        assert torch.equal(state['backbone.' + key] if 'backbone.' +
-                           key in state else state['head.' + key], value), key
+        assert torch.equal(state['backbone.' + key] if 'backbone.' + key in state else state['head.' + key], value), key
 
 
 def _convert_and_load(model, checkpoint):
     """Convert, then load strictly into ``model`` (a module fixture: every
     test that loads overwrites all of its tensors)."""
-    converted, info = convert_official_checkpoint(
-        checkpoint, model_state=model.state_dict())
+    converted, info = convert_official_checkpoint(checkpoint, model_state=model.state_dict())
     model.load_state_dict(converted['state_dict'], strict=True)
     return model, converted, info
 
@@ -247,14 +231,21 @@ def test_round_trip_values(swahr_w32):
 
 @pytest.mark.parametrize('wrap', ['state_dict', 'ddp', 'ddp_bare'])
 def test_wrappers_and_ddp_prefix(wrap):
-    official = OrderedDict(
-        (k, torch.empty(s)) for k, s in official_keys(32, 17, True).items())
+    official = OrderedDict((k, torch.empty(s)) for k, s in official_keys(32, 17, True).items())
     ddp = OrderedDict(('module.' + k, v) for k, v in official.items())
     ckpt = {
-        'state_dict': {'state_dict': official, 'epoch': 3, 'model': 'x'},
+        'state_dict': {
+            'state_dict': official,
+            'epoch': 3,
+            'model': 'x'
+        },
         # DDP checkpoint.pth.tar: prefixed 'state_dict' + bare best weights
-        'ddp': {'state_dict': ddp, 'best_state_dict': official, 'epoch': 3,
-                'perf': 0.5},
+        'ddp': {
+            'state_dict': ddp,
+            'best_state_dict': official,
+            'epoch': 3,
+            'perf': 0.5
+        },
         'ddp_bare': ddp,
     }[wrap]
     extracted = extract_official_state_dict(ckpt)
@@ -264,12 +255,9 @@ def test_wrappers_and_ddp_prefix(wrap):
 
 def test_best_state_dict_key(swahr_w32):
     good = random_official_state_dict(seed=2)
-    ckpt = {'state_dict': random_official_state_dict(seed=3),
-            'best_state_dict': good}
-    converted, _ = convert_official_checkpoint(
-        ckpt, swahr_w32.state_dict(), state_dict_key='best_state_dict')
-    assert torch.equal(converted['state_dict']['head.final_layers.0.weight'],
-                       good['final_layers.0.weight'])
+    ckpt = {'state_dict': random_official_state_dict(seed=3), 'best_state_dict': good}
+    converted, _ = convert_official_checkpoint(ckpt, swahr_w32.state_dict(), state_dict_key='best_state_dict')
+    assert torch.equal(converted['state_dict']['head.final_layers.0.weight'], good['final_layers.0.weight'])
 
 
 def test_higherhrnet_into_higherhrnet_model(higher_w32):
@@ -294,8 +282,7 @@ def test_higherhrnet_into_swahr_model_names_the_right_config(swahr_w32):
 
 def test_swahr_into_higherhrnet_model_fails(higher_w32):
     with pytest.raises(CheckpointConversionError) as err:
-        convert_official_checkpoint(random_official_state_dict(),
-                                    higher_w32.state_dict())
+        convert_official_checkpoint(random_official_state_dict(), higher_w32.state_dict())
     msg = str(err.value)
     assert '18 key(s) of the checkpoint do not exist in the model' in msg
     assert 'swahr_* config' in msg
@@ -304,8 +291,7 @@ def test_swahr_into_higherhrnet_model_fails(higher_w32):
 def test_unknown_key_is_listed(swahr_w32):
     official = random_official_state_dict()
     official['incre_modules.0.weight'] = torch.zeros(1)
-    with pytest.raises(CheckpointConversionError,
-                       match=r'incre_modules\.0\.weight'):
+    with pytest.raises(CheckpointConversionError, match=r'incre_modules\.0\.weight'):
         convert_official_checkpoint(official, swahr_w32.state_dict())
 
 
@@ -323,8 +309,7 @@ def test_shape_mismatch_names_key_and_shapes(swahr_w32):
     official['final_layers.1.bias'] = torch.zeros(14)
     with pytest.raises(CheckpointConversionError) as err:
         convert_official_checkpoint(official, swahr_w32.state_dict())
-    assert ('head.final_layers.1.bias: checkpoint (14,) vs model (17,)'
-            in str(err.value))
+    assert ('head.final_layers.1.bias: checkpoint (14,) vs model (17,)' in str(err.value))
 
 
 def test_width_mismatch_hint(swahr_w32):
@@ -339,18 +324,24 @@ def test_width_mismatch_hint(swahr_w32):
 
 def test_missing_num_batches_tracked_is_filled(swahr_w32):
     official = OrderedDict(
-        (k, v) for k, v in random_official_state_dict().items()
-        if not k.endswith('num_batches_tracked'))
+        (k, v) for k, v in random_official_state_dict().items() if not k.endswith('num_batches_tracked'))
     model, converted, _ = _convert_and_load(swahr_w32, official)
     assert converted['meta']['filled_num_batches_tracked'] > 0
     assert model.state_dict()['backbone.bn1.num_batches_tracked'] == 0
 
 
 @pytest.mark.parametrize('bad,match', [
-    ({'module.conv1.weight': torch.zeros(1), 'bn1.weight': torch.zeros(1)},
-     'only some keys carry the DDP prefix'),
-    ({'backbone.conv1.weight': torch.zeros(1)}, 'MMPose checkpoint already'),
-    ({'epoch': 3, 'optimizer': {}}, 'non-tensor entries'),
+    ({
+        'module.conv1.weight': torch.zeros(1),
+        'bn1.weight': torch.zeros(1)
+    }, 'only some keys carry the DDP prefix'),
+    ({
+        'backbone.conv1.weight': torch.zeros(1)
+    }, 'MMPose checkpoint already'),
+    ({
+        'epoch': 3,
+        'optimizer': {}
+    }, 'non-tensor entries'),
     ({}, 'empty'),
 ])
 def test_malformed_checkpoints(bad, match):
@@ -370,8 +361,7 @@ def test_convert_rejects_foreign_keys_without_model():
 
 def test_detect_crowdpose_w48():
     keys = official_keys(48, 14, with_scale=True)
-    info = detect_official_checkpoint(
-        {k: torch.empty(s) for k, s in keys.items()})
+    info = detect_official_checkpoint({k: torch.empty(s) for k, s in keys.items()})
     assert (info.variant, info.width, info.num_keypoints) == ('swahr', 48, 14)
     assert info.suggested_config == 'configs/swahr_hrnet_w48_crowdpose.py'
 
@@ -385,8 +375,7 @@ def test_check_state_dict_fits_passes_on_own_state(swahr_w32):
 def test_cli_round_trip_with_mmengine_loader(tmp_path, swahr_w32):
     official = random_official_state_dict(seed=5)
     src = tmp_path / 'checkpoint.pth.tar'
-    torch.save({'state_dict': OrderedDict(
-        ('module.' + k, v) for k, v in official.items()), 'epoch': 1}, src)
+    torch.save({'state_dict': OrderedDict(('module.' + k, v) for k, v in official.items()), 'epoch': 1}, src)
     dst = tmp_path / 'converted.pth'
     assert cli.main([str(src), str(dst), '--config', BASE_W32]) == 0
     # what `load_from` does, through MMEngine's own loader, strictly

@@ -26,8 +26,12 @@ for tool in sys.argv[2:]:
 @pytest.mark.parametrize('user_value,expected', [('', 'PASSIVE'), ('ACTIVE', 'ACTIVE')])
 def test_python_tools_default_to_passive_and_keep_the_users_policy(user_value, expected):
     tools = [str(REPO / 'tools' / name) for name in PYTHON_TOOLS]
-    out = subprocess.run([sys.executable, '-c', CHECK_PYTHON_TOOLS, user_value] + tools, capture_output=True,
-                         text=True, timeout=300, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, '-c', CHECK_PYTHON_TOOLS, user_value] + tools,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True).stdout.split()
     assert out == [expected] * len(tools)
 
 
@@ -40,8 +44,11 @@ def test_shell_tools_default_to_passive_and_keep_the_users_policy(script):
     for user_value, expected in ((None, 'PASSIVE'), ('ACTIVE', 'ACTIVE')):
         if user_value:
             env['OMP_WAIT_POLICY'] = user_value
-        out = subprocess.run(['bash', '-c', f'{setting}; echo "$OMP_WAIT_POLICY"'], env=env, capture_output=True,
-                             text=True, check=True).stdout.strip()
+        out = subprocess.run(['bash', '-c', f'{setting}; echo "$OMP_WAIT_POLICY"'],
+                             env=env,
+                             capture_output=True,
+                             text=True,
+                             check=True).stdout.strip()
         assert out == expected
 
 
@@ -50,8 +57,12 @@ def test_main_job_keeps_the_openmp_default_its_published_time_was_measured_with(
 
 
 def test_thread_settings_benchmark_measures_every_setting_under_every_load():
-    rows = compare_thread_settings(str(REPO / 'configs' / 'swahr_hrnet_w32_synthetic.py'),
-                                   settings=(('PASSIVE', 1), ), burners=(0, 1), steps=1, batch_size=1)
+    rows = compare_thread_settings(
+        str(REPO / 'configs' / 'swahr_hrnet_w32_synthetic.py'),
+        settings=(('PASSIVE', 1), ),
+        burners=(0, 1),
+        steps=1,
+        batch_size=1)
     assert [(r['burners'], r['wait_policy'], r['threads']) for r in rows] == [(0, 'PASSIVE', 1), (1, 'PASSIVE', 1)]
     assert all(r['seconds'] > 0 for r in rows)
     assert all('load average' in r['machine'] for r in rows)

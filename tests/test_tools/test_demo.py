@@ -30,7 +30,6 @@ from swahr_mmpose.testing import tiny_hrnet
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 K = 17
 
-
 CONFIG = """
 _base_ = ['{repo}/configs/_base_/default_runtime.py',
           '{repo}/configs/_base_/datasets/coco_bottomup.py']
@@ -70,9 +69,7 @@ def setup(tmp_path_factory):
     config.write_text(CONFIG.format(repo=REPO, decoder='AEDecoder', backbone=tiny_hrnet(8)))
     # What the repository's runtime config should say (see the report).
     config_vis = root / 'tiny_swahr_compat_vis.py'
-    config_vis.write_text(
-        "_base_ = ['./tiny_swahr.py']\n"
-        "visualizer = dict(type='NumpyCompatPoseLocalVisualizer')\n")
+    config_vis.write_text("_base_ = ['./tiny_swahr.py']\n" "visualizer = dict(type='NumpyCompatPoseLocalVisualizer')\n")
     cfg = Config.fromfile(str(config))
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
@@ -82,8 +79,7 @@ def setup(tmp_path_factory):
     # What MMEngine's CheckpointHook stores: weights + dataset meta (numpy).
     meta = dataset_meta_from_config(cfg, dataset_mode='train')
     ckpt_meta = root / 'with_meta.pth'
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=meta)), ckpt_meta)
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=meta)), ckpt_meta)
     ckpt_plain = root / 'plain.pth'
     torch.save(dict(state_dict=model.state_dict()), ckpt_plain)
 
@@ -91,26 +87,27 @@ def setup(tmp_path_factory):
     images.mkdir()
     rng = np.random.default_rng(0)
     for name, hw in (('landscape.jpg', (60, 90)), ('portrait.png', (90, 61))):
-        cv2.imwrite(str(images / name),
-                    rng.integers(0, 256, (*hw, 3), dtype=np.uint8))
+        cv2.imwrite(str(images / name), rng.integers(0, 256, (*hw, 3), dtype=np.uint8))
     (images / 'notes.txt').write_text('not an image')
-    return dict(root=root, config=str(config), config_vis=str(config_vis),
-                ckpt_meta=str(ckpt_meta),
-                ckpt_plain=str(ckpt_plain), images=images)
+    return dict(
+        root=root,
+        config=str(config),
+        config_vis=str(config_vis),
+        ckpt_meta=str(ckpt_meta),
+        ckpt_plain=str(ckpt_plain),
+        images=images)
 
 
 @pytest.mark.parametrize('ckpt', ['ckpt_meta', 'ckpt_plain'])
 def test_inferencer_accepts_our_config_path(setup, ckpt):
     from mmpose.apis import MMPoseInferencer
 
-    inferencer = MMPoseInferencer(
-        pose2d=setup['config_vis'], pose2d_weights=setup[ckpt], device='cpu')
+    inferencer = MMPoseInferencer(pose2d=setup['config_vis'], pose2d_weights=setup[ckpt], device='cpu')
     meta = inferencer.inferencer.model.dataset_meta
     assert meta['num_keypoints'] == K and len(meta['flip_indices']) == K
     img = str(setup['images'] / 'landscape.jpg')
     out_dir = setup['root'] / f'inferencer_{ckpt}'
-    (result, ) = list(
-        inferencer(img, out_dir=str(out_dir), kpt_thr=-1))
+    (result, ) = list(inferencer(img, out_dir=str(out_dir), kpt_thr=-1))
     people = result['predictions'][0]
     assert len(people) >= 1
     for person in people:
@@ -123,25 +120,27 @@ def test_inferencer_accepts_our_config_path(setup, ckpt):
 def test_demo_writes_images_and_json(setup, extra):
     aug_scales = [float(v) for v in extra[1:]] or None
     out_dir = setup['root'] / ('out_ms' if extra else 'out_ss')
-    report = run_demo(setup['config'], setup['ckpt_meta'], str(setup['images']), out_dir=str(out_dir), device='cpu',
-                      kpt_thr=-1, aug_scales=aug_scales)
+    report = run_demo(
+        setup['config'],
+        setup['ckpt_meta'],
+        str(setup['images']),
+        out_dir=str(out_dir),
+        device='cpu',
+        kpt_thr=-1,
+        aug_scales=aug_scales)
     assert report.failed == []
     written = report.written
-    assert [osp.basename(p) for p in written] == ['landscape.json',
-                                                  'portrait.json']
+    assert [osp.basename(p) for p in written] == ['landscape.json', 'portrait.json']
     for name, hw in (('landscape.jpg', (60, 90)), ('portrait.png', (90, 61))):
         vis = cv2.imread(str(out_dir / 'visualizations' / name))
         assert vis is not None and vis.shape[:2] == hw
         original = cv2.imread(str(setup['images'] / name))
         assert np.abs(vis.astype(int) - original).sum() > 0  # something drawn
-        data = json.loads(
-            (out_dir / 'predictions' /
-             (osp.splitext(name)[0] + '.json')).read_text())
+        data = json.loads((out_dir / 'predictions' / (osp.splitext(name)[0] + '.json')).read_text())
         assert data['image'].endswith(name)
         assert len(data['instances']) >= 1
         # The scale-1 canvas mapped back to the image: centre +- scale / 2.
-        resized = ReferenceBottomupResize(64, aug_scales=aug_scales)(
-            dict(img=original))
+        resized = ReferenceBottomupResize(64, aug_scales=aug_scales)(dict(img=original))
         lo = resized['input_center'] - resized['input_scale'] / 2 - 1e-3
         hi = resized['input_center'] + resized['input_scale'] / 2 + 1e-3
         for person in data['instances']:
@@ -196,19 +195,27 @@ def test_onnxruntime_backend_matches_pytorch_backend(setup, tmp_path):
     outputs = {}
     for backend, weights in (('pytorch', setup['ckpt_meta']), ('onnxruntime', onnx_path)):
         out_dir = tmp_path / backend
-        report = run_demo(setup['config'], weights, str(setup['images']), out_dir=str(out_dir), device='cpu',
-                          backend=backend, kpt_thr=-1)
+        report = run_demo(
+            setup['config'],
+            weights,
+            str(setup['images']),
+            out_dir=str(out_dir),
+            device='cpu',
+            backend=backend,
+            kpt_thr=-1)
         assert report.failed == []
         outputs[backend] = out_dir
     for name in ('landscape', 'portrait'):
-        ref, ours = (json.loads((outputs[b] / 'predictions' / f'{name}.json').read_text())['instances']
-                     for b in ('pytorch', 'onnxruntime'))
+        ref, ours = (
+            json.loads((outputs[b] / 'predictions' / f'{name}.json').read_text())['instances']
+            for b in ('pytorch', 'onnxruntime'))
         assert len(ours) == len(ref) >= 1
         for a, b in zip(ref, ours):
             np.testing.assert_allclose(b['keypoints'], a['keypoints'], atol=1e-2, rtol=0)
             np.testing.assert_allclose(b['keypoint_scores'], a['keypoint_scores'], atol=1e-4, rtol=0)
-        assert cv2.imread(str(outputs['onnxruntime'] / 'visualizations' /
-                              ('landscape.jpg' if name == 'landscape' else 'portrait.png'))) is not None
+        assert cv2.imread(
+            str(outputs['onnxruntime'] / 'visualizations' /
+                ('landscape.jpg' if name == 'landscape' else 'portrait.png'))) is not None
 
 
 def test_multiscale_needs_the_pytorch_backend(setup, tmp_path):
@@ -220,9 +227,14 @@ def test_tool_says_when_every_keypoint_is_below_the_threshold(setup, tmp_path):
     """tools/demo.py end to end: people found but no keypoint above --kpt-thr gets a line saying so and how to draw
     them; MMPose's registry-scope warning does not reach the user."""
     image = str(setup['images'] / 'landscape.jpg')
-    run = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'demo.py'), setup['config'], setup['ckpt_meta'],
-                          image, '--out-dir', str(tmp_path), '--device', 'cpu', '--kpt-thr', '1000'],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'demo.py'), setup['config'], setup['ckpt_meta'], image, '--out-dir',
+        str(tmp_path), '--device', 'cpu', '--kpt-thr', '1000'
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
     assert run.returncode == 0, run.stderr
     people = len(json.loads((tmp_path / 'predictions' / 'landscape.json').read_text())['instances'])
     assert people >= 1

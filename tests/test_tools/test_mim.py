@@ -42,8 +42,8 @@ def mim_env():
 
 
 def mim(args, cwd, timeout=300) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, '-m', 'mim'] + args, cwd=str(cwd), capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, '-m', 'mim'] + args, cwd=str(cwd), capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f'mim {" ".join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}'
     return proc
 
@@ -75,8 +75,7 @@ def test_installed_package_carries_its_mim_folder(mim_env, tmp_path):
     proc = subprocess.run([sys.executable, '-c', code], cwd=str(tmp_path), capture_output=True, text=True)
     mim_dir = proc.stdout.strip().splitlines()[-1]
     for name in ('model-index.yml', 'configs/swahr_hrnet_w32_coco.py', 'configs/metafile/swahr_coco.yml',
-                 'configs/_base_/default_runtime.py', 'tools/train.py', 'tools/test.py',
-                 'tools/deploy/export_onnx.py'):
+                 'configs/_base_/default_runtime.py', 'tools/train.py', 'tools/test.py', 'tools/deploy/export_onnx.py'):
         assert osp.isfile(osp.join(mim_dir, name)), f'{name} missing from {mim_dir}'
 
 
@@ -86,16 +85,21 @@ def test_mim_train_and_test_from_another_folder(mim_env, tmp_path):
     from swahr_mmpose.datasets.synthetic import make_synthetic_coco
 
     make_synthetic_coco(str(tmp_path / 'data' / 'synthetic_coco'), num_train=2, num_val=2, image_size=(128, 128))
-    options = ['--cfg-options', 'train_cfg.max_iters=1', 'train_dataloader.batch_size=2',
-               'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-               'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-               'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
-               'default_hooks.checkpoint.save_best=None']
+    options = [
+        '--cfg-options', 'train_cfg.max_iters=1', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False', 'default_hooks.checkpoint.save_best=None'
+    ]
     mim(['train', 'swahr_mmpose', 'swahr_hrnet_w32_synthetic.py', '--work-dir', 'work'] + options, cwd=tmp_path)
     checkpoint = tmp_path / 'work' / 'iter_1.pth'
     assert checkpoint.is_file()
-    out = mim(['test', 'swahr_mmpose', 'swahr_hrnet_w32_synthetic.py', '--checkpoint', str(checkpoint),
-               '--work-dir', 'work_test'] + options, cwd=tmp_path)
+    out = mim(
+        [
+            'test', 'swahr_mmpose', 'swahr_hrnet_w32_synthetic.py', '--checkpoint',
+            str(checkpoint), '--work-dir', 'work_test'
+        ] + options,
+        cwd=tmp_path)
     assert 'coco/AP' in out.stdout + out.stderr
 
 

@@ -20,8 +20,7 @@ INDEX = osp.join(REPO, 'model-index.yml')
 
 COCO_METRICS = {'AP', 'AP@0.5', 'AP@0.75', 'AP (M)', 'AP (L)'}
 CROWDPOSE_METRICS = {'AP', 'AP@0.5', 'AP@0.75', 'AP (E)', 'AP (M)', 'AP (H)'}
-METADATA_KEYS = {'Architecture', 'Training Data', 'Input Size', 'Parameters',
-                 'FLOPs', 'Official-convention FLOPs'}
+METADATA_KEYS = {'Architecture', 'Training Data', 'Input Size', 'Parameters', 'FLOPs', 'Official-convention FLOPs'}
 
 
 def _imported_files():
@@ -76,8 +75,7 @@ def test_model_entry_schema(name):
         f'{model["Config"]} (listed in the model zoo) does not exist'
     meta = model['Metadata']
     assert set(meta) == METADATA_KEYS
-    for key in ('Input Size', 'Parameters', 'FLOPs',
-                'Official-convention FLOPs'):
+    for key in ('Input Size', 'Parameters', 'FLOPs', 'Official-convention FLOPs'):
         assert isinstance(meta[key], int) and meta[key] > 0, key
     (result, ) = model['Results']
     assert result['Task'] == 'Body 2D Keypoint'
@@ -106,7 +104,6 @@ def test_numbers_match_our_tool_on_the_config(name):
     network = init_model(config, checkpoint=None, device='cpu')
     assert complexity.count_parameters(network)['total'] == meta['Parameters']
     size = meta['Input Size']
-    assert complexity.official_convention_flops(
-        network, (1, 3, size, size)) == meta['Official-convention FLOPs']
+    assert complexity.official_convention_flops(network, (1, 3, size, size)) == meta['Official-convention FLOPs']
     # BN + upsampling add < 2 %, the 4x-counted transposed conv < 4 %
     assert 0.9 < meta['FLOPs'] / meta['Official-convention FLOPs'] < 1.0

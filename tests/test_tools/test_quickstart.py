@@ -9,12 +9,21 @@ from swahr_mmpose.quickstart import format_summary, rescale_schedule, run_quicks
 
 
 def test_quickstart_end_to_end_on_a_tiny_set(tmp_path, capsys):
-    summary = run_quickstart(work_dir=str(tmp_path / 'work'), data_root=str(tmp_path / 'data'), num_train=4,
-                             num_val=2, image_size=128, iters=2, num_grid_images=2,
-                             cfg_options={'train_dataloader.batch_size': 2, 'train_dataloader.num_workers': 0,
-                                          'train_dataloader.persistent_workers': False,
-                                          'val_dataloader.num_workers': 0,
-                                          'val_dataloader.persistent_workers': False})
+    summary = run_quickstart(
+        work_dir=str(tmp_path / 'work'),
+        data_root=str(tmp_path / 'data'),
+        num_train=4,
+        num_val=2,
+        image_size=128,
+        iters=2,
+        num_grid_images=2,
+        cfg_options={
+            'train_dataloader.batch_size': 2,
+            'train_dataloader.num_workers': 0,
+            'train_dataloader.persistent_workers': False,
+            'val_dataloader.num_workers': 0,
+            'val_dataloader.persistent_workers': False
+        })
     assert summary['iters'] == 2 and summary['planned_iters'] == 2 and not summary['stopped_early']
     assert set(summary['error_analysis']['ap']) == {'model', 'oracle tags', 'oracle heatmaps', 'both oracles'}
     assert summary['error_analysis']['ap']['both oracles'] > 0.9
@@ -38,8 +47,11 @@ def test_time_budget_cut_is_flagged():
 def test_schedule_rescaling_keeps_its_shape():
     from mmengine.config import Config
 
-    cfg = Config(dict(train_cfg=dict(max_iters=1200), param_scheduler=[
-        dict(type='LinearLR', begin=0, end=60), dict(type='PolyLR', begin=60, end=1200)]))
+    cfg = Config(
+        dict(
+            train_cfg=dict(max_iters=1200),
+            param_scheduler=[dict(type='LinearLR', begin=0, end=60),
+                             dict(type='PolyLR', begin=60, end=1200)]))
     rescale_schedule(cfg, 600)
     assert cfg.train_cfg.max_iters == 600
     assert [(s['begin'], s['end']) for s in cfg.param_scheduler] == [(0, 30), (30, 600)]
@@ -51,9 +63,19 @@ def test_runs_are_summarised_per_config_with_mean_and_spread(tmp_path):
     paths = []
     for config, seed, ap in (('a.py', 0, 0.2), ('a.py', 1, 0.4), ('b.py', 0, 0.1)):
         summary = {f'coco/{k}': ap for k in ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR')}
-        summary.update(config=config, seed=seed, iters=10, train_minutes=1.0,
-                       error_analysis=dict(ap={'oracle tags': 0.5, 'oracle heatmaps': 0.6}, recall=0.7),
-                       ap_by_size={'0-40': ap / 2, '>=40': ap})
+        summary.update(
+            config=config,
+            seed=seed,
+            iters=10,
+            train_minutes=1.0,
+            error_analysis=dict(ap={
+                'oracle tags': 0.5,
+                'oracle heatmaps': 0.6
+            }, recall=0.7),
+            ap_by_size={
+                '0-40': ap / 2,
+                '>=40': ap
+            })
         path = tmp_path / f'{config}_{seed}.json'
         path.write_text(json.dumps(summary))
         paths.append(str(path))

@@ -38,7 +38,8 @@ def _sample(img_h=240, img_w=320, num=3, seed=0):
     rng = np.random.default_rng(seed)
     return dict(
         img=rng.integers(0, 256, (img_h, img_w, 3), dtype=np.uint8),
-        img_shape=(img_h, img_w), ori_shape=(img_h, img_w),
+        img_shape=(img_h, img_w),
+        ori_shape=(img_h, img_w),
         keypoints=(rng.random((num, 17, 2)) * [img_w, img_h]).astype(np.float32),
         keypoints_visible=np.ones((num, 17), np.float32),
         bbox=np.array([[10, 20, 110, 220]] * num, dtype=np.float32),
@@ -75,20 +76,20 @@ def test_random_affine_draws_like_the_reference_and_warps_everything(seed):
     assert out['bbox'].shape == (3, 4, 2)
     assert np.allclose(out['bbox'][0], corners @ ref_mat[:, :2].T + ref_mat[:, 2], atol=1e-3)
     zoom = 512 / (200 * params['scale'])
-    assert np.allclose(out['area'], 1000.0 * zoom ** 2, rtol=1e-5)
+    assert np.allclose(out['area'], 1000.0 * zoom**2, rtol=1e-5)
 
 
 def test_random_affine_deterministic_extremes_and_non_square():
     sample = _sample(img_h=200, img_w=400)
-    aff = HigherHRNetRandomAffine(input_size=(300, 100), scale_factor=(1.0, 1.0), rotate_factor=0,
-                                  max_translate=0)
+    aff = HigherHRNetRandomAffine(input_size=(300, 100), scale_factor=(1.0, 1.0), rotate_factor=0, max_translate=0)
     out = aff(dict(sample))
     assert out['img'].shape == (100, 300, 3) and out['input_size'] == (300, 100)
     # crop side = min(h, w) = 200 -> min(300, 100) = 100: zoom 0.5, image centre (200, 100) -> (150, 50)
     assert np.allclose(out['warp_mat'], [[0.5, 0, 50], [0, 0.5, 0]])
     assert out['aug_translation'] == (0, 0)
-    long = HigherHRNetRandomAffine(input_size=400, scale_factor=(1.0, 1.0), rotate_factor=0, max_translate=0,
-                                   scale_type='long')(dict(sample))
+    long = HigherHRNetRandomAffine(
+        input_size=400, scale_factor=(1.0, 1.0), rotate_factor=0, max_translate=0, scale_type='long')(
+            dict(sample))
     assert np.allclose(long['warp_mat'][:, :2], np.eye(2))  # crop side = max side 400 -> 400 px
 
 
@@ -108,8 +109,13 @@ def test_flip_keypoints_boxes_and_image():
     img = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
     keypoints = np.array([[[1.0, 2.0], [4.5, 3.0], [0.0, 0.0]]])
     visible = np.array([[[1, 0.5], [2, 0.7], [0, 0.0]]])
-    results = dict(img=img, keypoints=keypoints.copy(), keypoints_visible=visible.copy(), flip_indices=[1, 0, 2],
-                   input_size=(6, 4), bbox=np.array([[1.0, 0.0, 4.0, 3.0]]))
+    results = dict(
+        img=img,
+        keypoints=keypoints.copy(),
+        keypoints_visible=visible.copy(),
+        flip_indices=[1, 0, 2],
+        input_size=(6, 4),
+        bbox=np.array([[1.0, 0.0, 4.0, 3.0]]))
     out = BottomupRandomHorizontalFlip(prob=1.0)(results)
     assert out['flip'] is True and out['flip_direction'] == 'horizontal'
     assert np.array_equal(out['img'], img[:, ::-1]) and out['img'].flags['C_CONTIGUOUS']
@@ -124,8 +130,10 @@ def test_flip_keypoints_boxes_and_image():
 
 def test_no_flip_leaves_sample_unchanged():
     keypoints = np.array([[[1.0, 2.0]]])
-    out = BottomupRandomHorizontalFlip(prob=0.0)(dict(img=np.zeros((4, 6, 3), np.uint8), keypoints=keypoints,
-                                                      keypoints_visible=np.ones((1, 1)), flip_indices=[0]))
+    out = BottomupRandomHorizontalFlip(prob=0.0)(
+        dict(
+            img=np.zeros((4, 6, 3), np.uint8), keypoints=keypoints, keypoints_visible=np.ones((1, 1)),
+            flip_indices=[0]))
     assert out['flip'] is False and out['flip_direction'] is None
     assert out['keypoints'] is keypoints
 
@@ -141,8 +149,13 @@ def test_flip_probability_uses_numpy_rng():
 
 def test_non_square_flip_is_correct_unlike_mmpose_randomflip():
     """Input (w, h) = (64, 32): the flipped x must be 63 - x. MMPose's RandomFlip swaps w and h and uses 31 - x."""
-    base = dict(img=np.zeros((32, 64, 3), np.uint8), img_shape=(32, 64), input_size=(64, 32),
-                keypoints=np.array([[[10.0, 5.0]]]), keypoints_visible=np.ones((1, 1)), flip_indices=[0])
+    base = dict(
+        img=np.zeros((32, 64, 3), np.uint8),
+        img_shape=(32, 64),
+        input_size=(64, 32),
+        keypoints=np.array([[[10.0, 5.0]]]),
+        keypoints_visible=np.ones((1, 1)),
+        flip_indices=[0])
     ours = BottomupRandomHorizontalFlip(prob=1.0)(dict(base, keypoints=base['keypoints'].copy()))
     assert ours['keypoints'][0, 0].tolist() == [53.0, 5.0]
     theirs = RandomFlip(prob=1.0)(dict(base, keypoints=base['keypoints'].copy()))
@@ -150,8 +163,11 @@ def test_non_square_flip_is_correct_unlike_mmpose_randomflip():
 
 
 def test_flip_errors():
-    base = dict(img=np.zeros((4, 6, 3), np.uint8), keypoints=np.zeros((1, 3, 2)), keypoints_visible=np.ones((1, 3)),
-                flip_indices=[1, 0, 2])
+    base = dict(
+        img=np.zeros((4, 6, 3), np.uint8),
+        keypoints=np.zeros((1, 3, 2)),
+        keypoints_visible=np.ones((1, 3)),
+        flip_indices=[1, 0, 2])
     flip = BottomupRandomHorizontalFlip(prob=1.0)
     with pytest.raises(ValueError, match='flip_indices'):
         flip(dict(base, flip_indices=[1, 0]))

@@ -39,8 +39,11 @@ def block_polygon():
 
 
 def masks_for(results, flip_convention='reference', **kwargs):
-    encoder = dict(type='MultiLevelAssociativeEmbedding', input_size=W, heatmap_size=[(W, W), (W // 2, W // 2)],
-                   flip_convention=flip_convention)
+    encoder = dict(
+        type='MultiLevelAssociativeEmbedding',
+        input_size=W,
+        heatmap_size=[(W, W), (W // 2, W // 2)],
+        flip_convention=flip_convention)
     gen = ScaleAdaptiveGenerateTarget(encoder=encoder, **kwargs)
     base = dict(keypoints=np.zeros((0, 1, 2)), keypoints_visible=np.zeros((0, 1)), ori_shape=(H, W))
     return gen(dict(base, **results))['heatmap_mask']
@@ -96,8 +99,10 @@ def test_select_segments_reference_rule():
 
 # ------------------------------------------------------------------------------------------------ per-level masks
 def test_crowd_rle_and_no_keypoint_polygon_are_ignored_person_polygon_is_not():
-    anns = [dict(iscrowd=1, num_keypoints=0, segmentation=uncompressed_rle(block_mask())),
-            dict(iscrowd=0, num_keypoints=3, segmentation=[[30.0, 30.0, 38.0, 30.0, 38.0, 38.0]])]
+    anns = [
+        dict(iscrowd=1, num_keypoints=0, segmentation=uncompressed_rle(block_mask())),
+        dict(iscrowd=0, num_keypoints=3, segmentation=[[30.0, 30.0, 38.0, 30.0, 38.0, 38.0]])
+    ]
     level0, level1 = masks_for(dict(raw_ann_info=anns))
     assert level0.dtype == np.float32 and level0.shape == (40, 40) and level1.shape == (20, 20)
     assert np.array_equal(level0, 1.0 - block_mask())
@@ -111,8 +116,10 @@ def test_crowd_rle_and_no_keypoint_polygon_are_ignored_person_polygon_is_not():
 
 
 def test_masks_match_reference_warp_on_random_affine():
-    anns = [dict(iscrowd=1, num_keypoints=0, segmentation=uncompressed_rle(block_mask())),
-            dict(iscrowd=0, num_keypoints=0, segmentation=[[25.0, 2.0, 39.0, 5.0, 30.0, 15.0]])]
+    anns = [
+        dict(iscrowd=1, num_keypoints=0, segmentation=uncompressed_rle(block_mask())),
+        dict(iscrowd=0, num_keypoints=0, segmentation=[[25.0, 2.0, 39.0, 5.0, 30.0, 15.0]])
+    ]
     import cv2
     valid = reference_valid_mask(anns, H, W)
     warp = np.array([[0.83, -0.31, 9.2], [0.31, 0.83, -4.7]])
@@ -137,8 +144,8 @@ def test_outside_image_pixels_and_crowdpose_option():
     expected[:, :10] = 0
     assert np.array_equal(level0, expected)
     # fully valid when both are off
-    level0, level1 = masks_for(dict(raw_ann_info=anns, warp_mat=shift), use_ignore_mask=False,
-                               ignore_outside_image=False)
+    level0, level1 = masks_for(
+        dict(raw_ann_info=anns, warp_mat=shift), use_ignore_mask=False, ignore_outside_image=False)
     assert level0.all() and level1.all()
     # segments but no border ignoring
     level0, _ = masks_for(dict(raw_ann_info=anns, warp_mat=shift), ignore_outside_image=False)
@@ -161,8 +168,11 @@ def test_flipped_masks_reference_and_consistent():
 
 def test_mmpose_bottomup_mask_drops_crowd_rle():
     """Why the target transform builds masks itself: MMPose's transform ignores crowd RLE dicts."""
-    results = dict(img_shape=(H, W), input_size=(W, H), invalid_segs=[uncompressed_rle(block_mask())],
-                   heatmaps=[np.zeros((1, H, W), np.float32)])
+    results = dict(
+        img_shape=(H, W),
+        input_size=(W, H),
+        invalid_segs=[uncompressed_rle(block_mask())],
+        heatmaps=[np.zeros((1, H, W), np.float32)])
     mmpose_mask = BottomupGetHeatmapMask()(results)['heatmap_mask'][0]
     assert mmpose_mask.all()  # the crowd block is NOT ignored by MMPose
     ours = masks_for(dict(invalid_segs=[uncompressed_rle(block_mask())]))[0]

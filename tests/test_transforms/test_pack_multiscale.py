@@ -33,8 +33,7 @@ def test_pyramid_packed_as_list_of_tensors_with_aug_scales_meta():
 
 def test_single_image_identical_to_pack_pose_inputs():
     ours = PackMultiScalePoseInputs()(resized())
-    theirs = PackPoseInputs(meta_keys=PackMultiScalePoseInputs().meta_keys)(
-        resized())
+    theirs = PackPoseInputs(meta_keys=PackMultiScalePoseInputs().meta_keys)(resized())
     torch.testing.assert_close(ours['inputs'], theirs['inputs'])
     assert ours['data_samples'].metainfo.keys() == \
         theirs['data_samples'].metainfo.keys()

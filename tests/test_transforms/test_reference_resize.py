@@ -52,8 +52,7 @@ def spec_affine(center, scale, rot, output_size, inv=False):
     src[0] = center
     src[1] = center + rotate([0, src_w * -0.5])
     dst[0] = [dst_w * 0.5, dst_h * 0.5]
-    dst[1] = np.array([dst_w * 0.5, dst_h * 0.5]) + np.array(
-        [0, dst_w * -0.5], np.float32)
+    dst[1] = np.array([dst_w * 0.5, dst_h * 0.5]) + np.array([0, dst_w * -0.5], np.float32)
     src[2] = third(src[0], src[1])
     dst[2] = third(dst[0], dst[1])
     if inv:
@@ -68,10 +67,8 @@ def spec_pyramid(img, input_size, scale_factors):
     base_size, _, _ = spec_multi_scale_size(w, h, input_size, 1.0, min_scale)
     images = {}
     for s in sorted(scale_factors, reverse=True):
-        size, center, scale = spec_multi_scale_size(w, h, input_size, s,
-                                                    min_scale)
-        images[s] = cv2.warpAffine(img, spec_affine(center, scale, 0, size),
-                                   size)
+        size, center, scale = spec_multi_scale_size(w, h, input_size, s, min_scale)
+        images[s] = cv2.warpAffine(img, spec_affine(center, scale, 0, size), size)
     return images, base_size, center, scale  # centre/scale of the last one
 
 
@@ -83,30 +80,28 @@ def spec_final_preds(points, center, scale, base_size):
 
 def mmpose_mapping(points, results):
     """BottomupPoseEstimator.add_pred_to_datasample, the real MMPose code."""
-    sample = PoseDataSample(metainfo=dict(
-        input_size=results['input_size'],
-        input_center=results['input_center'],
-        input_scale=results['input_scale']))
+    sample = PoseDataSample(
+        metainfo=dict(
+            input_size=results['input_size'], input_center=results['input_center'], input_scale=results['input_scale']))
     pred = InstanceData(
-        keypoints=points[None].astype(np.float32),
-        keypoint_scores=np.ones((1, len(points)), np.float32))
+        keypoints=points[None].astype(np.float32), keypoint_scores=np.ones((1, len(points)), np.float32))
     # The method uses no estimator state, so no model needs to be built.
-    out = BottomupPoseEstimator.add_pred_to_datasample(None, [pred], None,
-                                                       [sample])
+    out = BottomupPoseEstimator.add_pred_to_datasample(None, [pred], None, [sample])
     return out[0].pred_instances.keypoints[0]
 
 
 def random_image(h, w, seed=0):
-    return np.random.default_rng(seed).integers(
-        0, 256, (h, w, 3), dtype=np.uint8)
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
 
 # ------------------------------------------------------------------- sizes
-@pytest.mark.parametrize('hw, expected_hw', [
-    ((480, 640), (512, 704)),  # landscape, from the spec example
-    ((640, 480), (704, 512)),  # portrait
-    ((512, 512), (512, 512)),
-])
+@pytest.mark.parametrize(
+    'hw, expected_hw',
+    [
+        ((480, 640), (512, 704)),  # landscape, from the spec example
+        ((640, 480), (704, 512)),  # portrait
+        ((512, 512), (512, 512)),
+    ])
 def test_single_scale_canvas(hw, expected_hw):
     out = ReferenceBottomupResize(512)(dict(img=random_image(*hw)))
     assert out['img'].shape == (*expected_hw, 3)
@@ -115,28 +110,23 @@ def test_single_scale_canvas(hw, expected_hw):
     assert 'aug_scales' not in out
 
 
-@pytest.mark.parametrize('hw, base_hw', [((480, 640), (512, 768)),
-                                         ((640, 480), (768, 512))])
+@pytest.mark.parametrize('hw, base_hw', [((480, 640), (512, 768)), ((640, 480), (768, 512))])
 def test_multi_scale_canvases_spec_example(hw, base_hw):
-    out = ReferenceBottomupResize(512, aug_scales=[0.5, 2.0])(
-        dict(img=random_image(*hw)))
+    out = ReferenceBottomupResize(512, aug_scales=[0.5, 2.0])(dict(img=random_image(*hw)))
     bh, bw = base_hw
     # Order [1.0, *aug_scales]: base, half, double.
-    assert [i.shape[:2] for i in out['img']] == [(bh, bw), (bh // 2, bw // 2),
-                                                 (2 * bh, 2 * bw)]
+    assert [i.shape[:2] for i in out['img']] == [(bh, bw), (bh // 2, bw // 2), (2 * bh, 2 * bw)]
     assert out['input_size'] == (bw, bh)
     assert out['img_shape'] == (bh, bw)
     assert out['aug_scales'] == [0.5, 2.0]
 
 
-@pytest.mark.parametrize('hw', [(480, 640), (640, 480), (333, 200), (97, 211),
-                                (1024, 1409), (211, 97), (50, 50)])
+@pytest.mark.parametrize('hw', [(480, 640), (640, 480), (333, 200), (97, 211), (1024, 1409), (211, 97), (50, 50)])
 @pytest.mark.parametrize('aug_scales', [None, [0.5, 2.0], [0.75], [1.5, 2.0]])
 def test_pyramid_pixels_match_reference_bit_exactly(hw, aug_scales):
     img = random_image(*hw, seed=hw[0])
     input_size = 128
-    out = ReferenceBottomupResize(input_size, aug_scales=aug_scales)(
-        dict(img=img.copy()))
+    out = ReferenceBottomupResize(input_size, aug_scales=aug_scales)(dict(img=img.copy()))
     scales = [1.0] + list(aug_scales or [])
     ref_imgs, base_size, center, scale = spec_pyramid(img, input_size, scales)
     got = out['img'] if aug_scales else [out['img']]
@@ -146,15 +136,12 @@ def test_pyramid_pixels_match_reference_bit_exactly(hw, aug_scales):
     np.testing.assert_array_equal(out['input_center'], center)
 
 
-@pytest.mark.parametrize('hw', [(480, 640), (640, 480), (333, 200), (97, 211),
-                                (1024, 1409)])
+@pytest.mark.parametrize('hw', [(480, 640), (640, 480), (333, 200), (97, 211), (1024, 1409)])
 @pytest.mark.parametrize('aug_scales', [None, [0.5, 2.0], [0.75]])
 def test_mmpose_mapping_back_equals_reference_get_final_preds(hw, aug_scales):
     img = random_image(*hw)
-    out = ReferenceBottomupResize(512, aug_scales=aug_scales)(
-        dict(img=img.copy()))
-    _, base_size, center, scale = spec_pyramid(
-        img, 512, [1.0] + list(aug_scales or []))
+    out = ReferenceBottomupResize(512, aug_scales=aug_scales)(dict(img=img.copy()))
+    _, base_size, center, scale = spec_pyramid(img, 512, [1.0] + list(aug_scales or []))
     rng = np.random.default_rng(1)
     pts = rng.uniform(0, 1, (50, 2)) * np.array(base_size)
     expected = spec_final_preds(pts, center, scale, base_size)
@@ -182,15 +169,11 @@ def test_reference_rounding_quirk_and_exact_ceil_switch():
     # Long side 512 / 1024 * 1409 = 704.5: the reference gives 704, a ceiling 768.
     assert reference_round_up(704.5, 64) == 704
     assert reference_round_up(704.5, 64, exact=True) == 768
-    assert reference_round_up(704.0, 64) == 704 == reference_round_up(
-        704.0, 64, exact=True)
+    assert reference_round_up(704.0, 64) == 704 == reference_round_up(704.0, 64, exact=True)
     img = random_image(1024, 1409)
-    assert ReferenceBottomupResize(512)(dict(img=img.copy()))['input_size'] == (
-        704, 512)
-    assert ReferenceBottomupResize(512, exact_ceil=True)(
-        dict(img=img.copy()))['input_size'] == (768, 512)
-    mm = BottomupResize((512, 512), size_factor=64, resize_mode='expand')(
-        dict(img=img.copy(), ori_shape=(1024, 1409)))
+    assert ReferenceBottomupResize(512)(dict(img=img.copy()))['input_size'] == (704, 512)
+    assert ReferenceBottomupResize(512, exact_ceil=True)(dict(img=img.copy()))['input_size'] == (768, 512)
+    mm = BottomupResize((512, 512), size_factor=64, resize_mode='expand')(dict(img=img.copy(), ori_shape=(1024, 1409)))
     assert mm['input_size'] == (768, 512)  # documented difference 2
 
 
@@ -208,8 +191,7 @@ def test_same_as_mmpose_bottomup_resize_for_even_single_scale():
     for hw in [(480, 640), (640, 480), (100, 300)]:
         img = random_image(*hw)
         ref = ReferenceBottomupResize(512)(dict(img=img.copy()))
-        mm = BottomupResize((512, 512), size_factor=64, resize_mode='expand')(
-            dict(img=img.copy(), ori_shape=hw))
+        mm = BottomupResize((512, 512), size_factor=64, resize_mode='expand')(dict(img=img.copy(), ori_shape=hw))
         assert ref['input_size'] == tuple(mm['input_size'])
         np.testing.assert_allclose(ref['input_center'], mm['input_center'])
         np.testing.assert_allclose(ref['input_scale'], mm['input_scale'])
@@ -219,22 +201,16 @@ def test_same_as_mmpose_bottomup_resize_for_even_single_scale():
 def test_mmpose_multiscale_canvases_differ_from_reference():
     """Documented difference 3: MMPose rounds every scale on its own."""
     img = random_image(480, 640)
-    mm = BottomupResize((512, 512), aug_scales=[0.5, 2.0], size_factor=64,
-                        resize_mode='expand')(
-                            dict(img=img.copy(), ori_shape=(480, 640)))
-    ref = ReferenceBottomupResize(512, aug_scales=[0.5, 2.0])(
-        dict(img=img.copy()))
-    assert [i.shape[:2] for i in mm['img']] == [(512, 704), (256, 384),
-                                                (1024, 1408)]
-    assert [i.shape[:2] for i in ref['img']] == [(512, 768), (256, 384),
-                                                 (1024, 1536)]
+    mm = BottomupResize((512, 512), aug_scales=[0.5, 2.0], size_factor=64, resize_mode='expand')(
+        dict(img=img.copy(), ori_shape=(480, 640)))
+    ref = ReferenceBottomupResize(512, aug_scales=[0.5, 2.0])(dict(img=img.copy()))
+    assert [i.shape[:2] for i in mm['img']] == [(512, 704), (256, 384), (1024, 1408)]
+    assert [i.shape[:2] for i in ref['img']] == [(512, 768), (256, 384), (1024, 1536)]
 
 
 # ------------------------------------------------------- registry and errors
 def test_registered_and_accepts_square_pair():
-    t = TRANSFORMS.build(
-        dict(type='ReferenceBottomupResize', input_size=(512, 512),
-             aug_scales=[0.5, 2]))
+    t = TRANSFORMS.build(dict(type='ReferenceBottomupResize', input_size=(512, 512), aug_scales=[0.5, 2]))
     assert isinstance(t, ReferenceBottomupResize)
     assert t.input_size == 512 and t.aug_scales == [0.5, 2.0]
 

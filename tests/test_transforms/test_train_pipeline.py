@@ -28,13 +28,23 @@ META_KEYS = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size',
 def coco_train_pipeline(input_size=512, heatmap_sizes=(128, 256), use_ignore_mask=True):
     return [
         dict(type='LoadImage'),
-        dict(type='HigherHRNetRandomAffine', input_size=(input_size, input_size), scale_factor=(0.75, 1.5),
-             scale_type='short', rotate_factor=30, max_translate=40),
+        dict(
+            type='HigherHRNetRandomAffine',
+            input_size=(input_size, input_size),
+            scale_factor=(0.75, 1.5),
+            scale_type='short',
+            rotate_factor=30,
+            max_translate=40),
         dict(type='BottomupRandomHorizontalFlip', prob=0.5),
-        dict(type='ScaleAdaptiveGenerateTarget',
-             encoder=dict(type='MultiLevelAssociativeEmbedding', input_size=(input_size, input_size),
-                          heatmap_size=[(s, s) for s in heatmap_sizes], sigma=2, max_num_people=30),
-             use_ignore_mask=use_ignore_mask),
+        dict(
+            type='ScaleAdaptiveGenerateTarget',
+            encoder=dict(
+                type='MultiLevelAssociativeEmbedding',
+                input_size=(input_size, input_size),
+                heatmap_size=[(s, s) for s in heatmap_sizes],
+                sigma=2,
+                max_num_people=30),
+            use_ignore_mask=use_ignore_mask),
         dict(type='PackPoseInputs', meta_keys=META_KEYS),
     ]
 
@@ -64,25 +74,57 @@ def tiny_coco(tmp_path_factory):
         kpts[:, 2] = rng.choice([0, 1, 2], 17)
         x0, y0 = kpts[:, :2].min(0)
         x1, y1 = kpts[:, :2].max(0)
-        anns.append(dict(id=i + 1, image_id=1, category_id=1, iscrowd=0, keypoints=kpts.ravel().tolist(),
-                         num_keypoints=int((kpts[:, 2] > 0).sum()), bbox=[x0, y0, x1 - x0, y1 - y0],
-                         area=float((x1 - x0) * (y1 - y0)),
-                         segmentation=[[x0, y0, x1, y0, x1, y1, x0, y1]]))
-    anns.append(dict(id=10, image_id=1, category_id=1, iscrowd=1, keypoints=[0] * 51, num_keypoints=0,
-                     bbox=[200, 150, 100, 80], area=8000.0, segmentation=_crowd_rle()))
-    anns.append(dict(id=11, image_id=1, category_id=1, iscrowd=0, keypoints=[0] * 51, num_keypoints=0,
-                     bbox=[10, 10, 60, 50], area=3000.0, segmentation=[[10.0, 10.0, 70.0, 10.0, 70.0, 60.0]]))
-    coco = dict(images=[dict(id=1, file_name='000001.png', height=IMG_H, width=IMG_W)], annotations=anns,
-                categories=[dict(id=1, name='person', supercategory='person', keypoints=[str(k) for k in range(17)],
-                                 skeleton=[])])
+        anns.append(
+            dict(
+                id=i + 1,
+                image_id=1,
+                category_id=1,
+                iscrowd=0,
+                keypoints=kpts.ravel().tolist(),
+                num_keypoints=int((kpts[:, 2] > 0).sum()),
+                bbox=[x0, y0, x1 - x0, y1 - y0],
+                area=float((x1 - x0) * (y1 - y0)),
+                segmentation=[[x0, y0, x1, y0, x1, y1, x0, y1]]))
+    anns.append(
+        dict(
+            id=10,
+            image_id=1,
+            category_id=1,
+            iscrowd=1,
+            keypoints=[0] * 51,
+            num_keypoints=0,
+            bbox=[200, 150, 100, 80],
+            area=8000.0,
+            segmentation=_crowd_rle()))
+    anns.append(
+        dict(
+            id=11,
+            image_id=1,
+            category_id=1,
+            iscrowd=0,
+            keypoints=[0] * 51,
+            num_keypoints=0,
+            bbox=[10, 10, 60, 50],
+            area=3000.0,
+            segmentation=[[10.0, 10.0, 70.0, 10.0, 70.0, 60.0]]))
+    coco = dict(
+        images=[dict(id=1, file_name='000001.png', height=IMG_H, width=IMG_W)],
+        annotations=anns,
+        categories=[
+            dict(id=1, name='person', supercategory='person', keypoints=[str(k) for k in range(17)], skeleton=[])
+        ])
     (root / 'ann.json').write_text(json.dumps(coco))
     return root
 
 
 @pytest.mark.parametrize('seed', [0, 1, 2, 3, 4, 5])
 def test_coco_pipeline_matches_reference_procedure(tiny_coco, seed):
-    dataset = CocoDataset(ann_file='ann.json', data_root=str(tiny_coco), data_mode='bottomup',
-                          data_prefix=dict(img='images/'), pipeline=coco_train_pipeline())
+    dataset = CocoDataset(
+        ann_file='ann.json',
+        data_root=str(tiny_coco),
+        data_mode='bottomup',
+        data_prefix=dict(img='images/'),
+        pipeline=coco_train_pipeline())
     info = dataset.get_data_info(0)
     assert info['keypoints'].shape == (6, 17, 2)  # crowd and no-keypoint instances are part of the arrays
 

@@ -13,13 +13,11 @@ NUMPY_GE_2_4 = tuple(int(v) for v in np.__version__.split('.')[:2]) >= (2, 4)
 
 
 def sample_and_meta():
-    meta = parse_pose_metainfo(
-        dict(from_file='configs/_base_/datasets/coco.py'))
+    meta = parse_pose_metainfo(dict(from_file='configs/_base_/datasets/coco.py'))
     kpts = np.stack([np.linspace(10, 100, 17), np.linspace(10, 70, 17)], -1)
     sample = PoseDataSample()
     sample.pred_instances = InstanceData(
-        keypoints=kpts[None], keypoint_scores=np.ones((1, 17)),
-        keypoints_visible=np.ones((1, 17)))
+        keypoints=kpts[None], keypoint_scores=np.ones((1, 17)), keypoints_visible=np.ones((1, 17)))
     return sample, meta
 
 
@@ -39,8 +37,7 @@ def test_draws_every_keypoint():
 
 
 def test_registered():
-    vis = VISUALIZERS.build(
-        dict(type='NumpyCompatPoseLocalVisualizer', name='compat_built'))
+    vis = VISUALIZERS.build(dict(type='NumpyCompatPoseLocalVisualizer', name='compat_built'))
     assert isinstance(vis, PoseLocalVisualizer)
 
 

@@ -35,16 +35,27 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out', required=True, help='output .onnx file')
     parser.add_argument('--flip-test', action='store_true', help='put the flipped pass into the graph')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET, help=f'ONNX opset (default {DEFAULT_OPSET})')
-    parser.add_argument('--raw', action='store_true',
-                        help="export the head's raw outputs (1/4 and 1/2 res) instead of decoder-ready maps")
+    parser.add_argument(
+        '--raw',
+        action='store_true',
+        help="export the head's raw outputs (1/4 and 1/2 res) instead of decoder-ready maps")
     parser.add_argument('--device', default='cpu', help='device to trace on (cpu, cuda:0, ...)')
-    parser.add_argument('--verify', type=int, default=0, metavar='N', help='compare with PyTorch on N synthetic '
-                        'images')
+    parser.add_argument(
+        '--verify', type=int, default=0, metavar='N', help='compare with PyTorch on N synthetic '
+        'images')
     parser.add_argument('--verify-images', help='compare with PyTorch on the images of this folder')
-    parser.add_argument('--image-size', type=int, nargs=2, default=(640, 480), metavar=('W', 'H'),
-                        help='size of the synthetic --verify images')
-    parser.add_argument('--min-agreement', type=float, default=0.9,
-                        help='least fraction of verified images that must agree (exit code 1 otherwise)')
+    parser.add_argument(
+        '--image-size',
+        type=int,
+        nargs=2,
+        default=(640, 480),
+        metavar=('W', 'H'),
+        help='size of the synthetic --verify images')
+    parser.add_argument(
+        '--min-agreement',
+        type=float,
+        default=0.9,
+        help='least fraction of verified images that must agree (exit code 1 otherwise)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={}, help='override config entries')
     return parser.parse_args(argv)
 
@@ -73,8 +84,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from swahr_mmpose.utils.checkpoint_match import init_model_strict
 
     model = init_model_strict(args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options or None)
-    info = export_onnx(model.cfg, None, args.out, flip_test=args.flip_test, opset=args.opset,
-                       outputs='raw' if args.raw else 'aggregated', device=args.device, model=model)
+    info = export_onnx(
+        model.cfg,
+        None,
+        args.out,
+        flip_test=args.flip_test,
+        opset=args.opset,
+        outputs='raw' if args.raw else 'aggregated',
+        device=args.device,
+        model=model)
     print('\n'.join(format_export_report(info)))
     if not (args.verify or args.verify_images):
         return 0

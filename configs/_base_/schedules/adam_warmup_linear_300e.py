@@ -12,13 +12,7 @@ warmup_epochs = 3
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=0.002, weight_decay=0.0))
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=0.1,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=warmup_epochs, convert_to_iter_based=True),
     dict(
         type='PolyLR',
         power=1.0,

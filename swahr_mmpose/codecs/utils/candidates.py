@@ -100,7 +100,9 @@ def _reduce_groups(values: torch.Tensor, size: int, dim: int, op: Callable) -> t
     return parts[0] if len(parts) == 1 else torch.cat(parts, dim=dim)
 
 
-def nms_peaks_above(maps: torch.Tensor, kernel: int, threshold: float,
+def nms_peaks_above(maps: torch.Tensor,
+                    kernel: int,
+                    threshold: float,
                     tile_max: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
     """Pixels that equal the max of their ``kernel x kernel`` window and exceed ``threshold``.
 

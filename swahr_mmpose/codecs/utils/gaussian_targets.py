@@ -42,8 +42,8 @@ def gaussian_kernel(sigma: float) -> np.ndarray:
     """
     radius = gaussian_radius(sigma)
     offsets = np.arange(-radius, radius + 1, dtype=np.float64)
-    sq_dist = offsets[None, :] ** 2 + offsets[:, None] ** 2
-    return np.exp(-sq_dist / (2.0 * float(sigma) ** 2)).astype(np.float32)
+    sq_dist = offsets[None, :]**2 + offsets[:, None]**2
+    return np.exp(-sq_dist / (2.0 * float(sigma)**2)).astype(np.float32)
 
 
 def to_level_coordinates(keypoints: np.ndarray,
@@ -103,11 +103,8 @@ def placed_joints_mask(centers: np.ndarray, visible: np.ndarray, heatmap_size: T
     return (visible > 0) & (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
 
 
-def render_gaussian_heatmaps(heatmap_size: Tuple[int, int],
-                             num_keypoints: int,
-                             joint_ids: np.ndarray,
-                             centers: np.ndarray,
-                             sigma: Union[float, np.ndarray]) -> np.ndarray:
+def render_gaussian_heatmaps(heatmap_size: Tuple[int, int], num_keypoints: int, joint_ids: np.ndarray,
+                             centers: np.ndarray, sigma: Union[float, np.ndarray]) -> np.ndarray:
     """Draw unnormalised Gaussians (peak 1) and combine overlapping ones with ``max``.
 
     Args:
@@ -145,8 +142,8 @@ def render_gaussian_heatmaps(heatmap_size: Tuple[int, int],
         radius_per_joint = np.ceil(3.0 * sigmas + 1.0)  # same rule as gaussian_radius, per joint
         in_window = np.abs(offsets)[None, :] <= radius_per_joint[:, None]  # (M, D)
         inside &= in_window[:, :, None] & in_window[:, None, :]
-        sq_dist = (offsets[None, :] ** 2 + offsets[:, None] ** 2).astype(np.float64)  # (D, D)
-        values = np.exp(-sq_dist[None] / (2.0 * sigmas[:, None, None] ** 2)).astype(np.float32)
+        sq_dist = (offsets[None, :]**2 + offsets[:, None]**2).astype(np.float64)  # (D, D)
+        values = np.exp(-sq_dist[None] / (2.0 * sigmas[:, None, None]**2)).astype(np.float32)
     else:
         values = np.broadcast_to(gaussian_kernel(sigma), inside.shape)
 

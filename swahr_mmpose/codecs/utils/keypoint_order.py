@@ -18,12 +18,11 @@ REFERENCE_KEYPOINT_ORDER = (0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15
 
 #: Keypoint names (in index order) of the keypoint sets the reference decodes with :data:`REFERENCE_KEYPOINT_ORDER`.
 REFERENCE_KEYPOINT_SETS = {
-    'coco': ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
-             'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee',
-             'right_knee', 'left_ankle', 'right_ankle'),
+    'coco': ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder', 'left_elbow',
+             'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee', 'right_knee',
+             'left_ankle', 'right_ankle'),
     'crowdpose': ('left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
-                  'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle', 'top_head',
-                  'neck'),
+                  'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle', 'top_head', 'neck'),
 }
 
 ORDER_HINT = ("in a config, the codec's decode_keypoint_order: the dataset's metainfo (e.g. dict(from_file="
@@ -40,8 +39,8 @@ def reference_keypoint_order(num_keypoints: int) -> List[int]:
     order = list(REFERENCE_KEYPOINT_ORDER[:num_keypoints])
     if sorted(order) != list(range(num_keypoints)):
         raise ValueError(f'the reference keypoint order truncated to num_keypoints={num_keypoints} entries is '
-                         f'{order}, not a permutation of range({num_keypoints}); set keypoint_order explicitly ('
-                         + ORDER_HINT + ')')
+                         f'{order}, not a permutation of range({num_keypoints}); set keypoint_order explicitly (' +
+                         ORDER_HINT + ')')
     return order
 
 
@@ -76,8 +75,10 @@ def skeleton_keypoint_order(num_keypoints: int, skeleton_links: Sequence[Sequenc
     links = links[links[:, 0] != links[:, 1]]
     dist = _hop_distances(num_keypoints, links)
     reachable = np.isfinite(dist)
-    neighbours = [sorted(set(links[links[:, 0] == k, 1].tolist()) | set(links[links[:, 1] == k, 0].tolist()))
-                  for k in range(num_keypoints)]
+    neighbours = [
+        sorted(set(links[links[:, 0] == k, 1].tolist()) | set(links[links[:, 1] == k, 0].tolist()))
+        for k in range(num_keypoints)
+    ]
     parts = []
     seen = np.zeros(num_keypoints, dtype=bool)
     for k in range(num_keypoints):

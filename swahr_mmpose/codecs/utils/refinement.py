@@ -160,7 +160,12 @@ class _TileStats:
     fine_high: np.ndarray
 
     @classmethod
-    def build(cls, heat: torch.Tensor, tags: torch.Tensor, used: np.ndarray, block: int, factor: int,
+    def build(cls,
+              heat: torch.Tensor,
+              tags: torch.Tensor,
+              used: np.ndarray,
+              block: int,
+              factor: int,
               heat_tile_max: Optional[np.ndarray] = None) -> '_TileStats':
         """Statistics of the joints ``used`` (U,) of heat (K, H, W) and tags (L, K, H, W), float32 CPU tensors;
         heat_tile_max: the heat's ``block`` px tile max (K, ceil(H/block), ceil(W/block)) if already known."""
@@ -203,8 +208,8 @@ class _TileStats:
             fine_low[:, :, outside] = 0.0
             fine_high[:, :, outside] = 0.0
         num_coarse = coarse_rows * coarse_cols
-        return cls(block, factor, coarse_cols, num_coarse, coarse_max.numpy(), coarse_low.numpy(),
-                   coarse_high.numpy(), fine_max.reshape(num * num_coarse, -1).numpy(),
+        return cls(block, factor, coarse_cols, num_coarse, coarse_max.numpy(), coarse_low.numpy(), coarse_high.numpy(),
+                   fine_max.reshape(num * num_coarse, -1).numpy(),
                    fine_low.reshape(num_tags, num * num_coarse, -1).numpy(),
                    fine_high.reshape(num_tags, num * num_coarse, -1).numpy())
 
@@ -272,9 +277,10 @@ class _Search:
         step = max(1, self.chunk_elements // num_sub)
         for start in range(0, pair.size, step):
             sel = slice(start, start + step)
-            upper[sel], lower, least[sel], constant = _score_bounds(
-                stats.fine_max[rows[sel]], stats.fine_low[:, rows[sel]], stats.fine_high[:, rows[sel]],
-                self.person_tag[pair[sel]])
+            upper[sel], lower, least[sel], constant = _score_bounds(stats.fine_max[rows[sel]],
+                                                                    stats.fine_low[:, rows[sel]],
+                                                                    stats.fine_high[:, rows[sel]],
+                                                                    self.person_tag[pair[sel]])
             least[sel][~constant] = np.nan
             self.raise_lower(pair[sel], lower.max(axis=1))
         entry, sub = np.nonzero(upper >= self.best_lower[pair, None])

@@ -232,8 +232,7 @@ def group_by_tags(candidates: Sequence[JointCandidates], options: GroupingOption
         _apply_step(table, joint, cand, column, joins, keyed)
     size = table.size
     return GroupedPeople(
-        x=table.x[:size].copy(), y=table.y[:size].copy(), value=table.value[:size].copy(),
-        munkres_calls=munkres_calls)
+        x=table.x[:size].copy(), y=table.y[:size].copy(), value=table.value[:size].copy(), munkres_calls=munkres_calls)
 
 
 def _start_people(table: _PeopleTable, joint: int, cand: JointCandidates, rows: np.ndarray, keyed: bool) -> None:

@@ -16,8 +16,8 @@ from .skeleton import (COCO_FLIP_INDICES, COCO_KEYPOINT_NAMES, COCO_SKELETON, NU
                        Skeleton, SkeletonLayout, sample_poses, sample_skeleton_poses, skeleton_layout)
 
 __all__ = [
-    'make_synthetic_coco', 'write_split', 'image_rng', 'SceneConfig', 'render_scene', 'keypoint_visibility',
-    'Instance', 'BodyProportions', 'PoseBatch', 'sample_poses', 'Appearance', 'render_background', 'draw_people',
+    'make_synthetic_coco', 'write_split', 'image_rng', 'SceneConfig', 'render_scene', 'keypoint_visibility', 'Instance',
+    'BodyProportions', 'PoseBatch', 'sample_poses', 'Appearance', 'render_background', 'draw_people',
     'draw_annotations', 'KEYPOINT_COLOURS', 'build_annotation', 'coco_person_category', 'mask_to_bbox',
     'mask_to_polygons', 'mask_to_rle', 'rle_to_mask', 'write_coco_json', 'COCO_KEYPOINT_NAMES', 'COCO_SKELETON',
     'COCO_FLIP_INDICES', 'NUM_KEYPOINTS', 'Skeleton', 'SkeletonLayout', 'skeleton_layout', 'sample_skeleton_poses',

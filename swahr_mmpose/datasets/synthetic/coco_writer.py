@@ -16,8 +16,12 @@ PERSON_CATEGORY_ID = 1
 
 def coco_person_category() -> Dict:
     """The COCO 'person' category with its 17 keypoint names and 1-based skeleton."""
-    return dict(supercategory='person', id=PERSON_CATEGORY_ID, name='person',
-                keypoints=list(COCO_KEYPOINT_NAMES), skeleton=[list(pair) for pair in COCO_SKELETON])
+    return dict(
+        supercategory='person',
+        id=PERSON_CATEGORY_ID,
+        name='person',
+        keypoints=list(COCO_KEYPOINT_NAMES),
+        skeleton=[list(pair) for pair in COCO_SKELETON])
 
 
 def _check_mask(mask: np.ndarray) -> np.ndarray:
@@ -43,11 +47,11 @@ def mask_to_rle(mask: np.ndarray) -> Dict:
     """
     mask = _check_mask(mask)
     flat = mask.flatten(order='F').astype(np.int8)
-    change = np.flatnonzero(np.diff(flat)) + 1                    # indices where a new run starts
+    change = np.flatnonzero(np.diff(flat)) + 1  # indices where a new run starts
     bounds = np.concatenate([[0], change, [flat.size]])
     counts = np.diff(bounds).tolist()
     if flat.size and flat[0] == 1:
-        counts = [0] + counts                                     # RLE must start with a (possibly empty) 0-run
+        counts = [0] + counts  # RLE must start with a (possibly empty) 0-run
     return dict(counts=[int(c) for c in counts], size=[int(mask.shape[0]), int(mask.shape[1])])
 
 
@@ -76,8 +80,13 @@ def mask_to_polygons(mask: np.ndarray, min_points: int = 3) -> List[List[float]]
     return [[float(v) for v in poly] for poly in polygons]
 
 
-def build_annotation(ann_id: int, image_id: int, keypoints: np.ndarray, mask: np.ndarray, iscrowd: bool,
-                     decimals: int = 2, num_keypoints: int = NUM_KEYPOINTS) -> Dict:
+def build_annotation(ann_id: int,
+                     image_id: int,
+                     keypoints: np.ndarray,
+                     mask: np.ndarray,
+                     iscrowd: bool,
+                     decimals: int = 2,
+                     num_keypoints: int = NUM_KEYPOINTS) -> Dict:
     """One COCO person (or animal) annotation.
 
     Args:
@@ -108,23 +117,36 @@ def build_annotation(ann_id: int, image_id: int, keypoints: np.ndarray, mask: np
     for x, y, v in keypoints:
         flat += [round(float(x), decimals), round(float(y), decimals), int(v)]
     return dict(
-        id=int(ann_id), image_id=int(image_id), category_id=PERSON_CATEGORY_ID,
-        keypoints=flat, num_keypoints=int(np.count_nonzero(vis)),
-        bbox=mask_to_bbox(mask), area=float(mask.sum()), iscrowd=int(bool(iscrowd)),
+        id=int(ann_id),
+        image_id=int(image_id),
+        category_id=PERSON_CATEGORY_ID,
+        keypoints=flat,
+        num_keypoints=int(np.count_nonzero(vis)),
+        bbox=mask_to_bbox(mask),
+        area=float(mask.sum()),
+        iscrowd=int(bool(iscrowd)),
         segmentation=mask_to_rle(mask) if iscrowd else mask_to_polygons(mask))
 
 
-def write_coco_json(path: str, images: Sequence[Dict], annotations: Sequence[Dict], description: str,
+def write_coco_json(path: str,
+                    images: Sequence[Dict],
+                    annotations: Sequence[Dict],
+                    description: str,
                     category: Optional[Dict] = None) -> None:
     """Write a COCO keypoint file; the output is byte-identical for identical inputs (fixed key order).
 
     ``category``: the one category entry (keypoint names, 1-based skeleton); default COCO's person.
     """
     data = dict(
-        info=dict(description=description, version='1.0', year=2021, contributor='swahr_mmpose synthetic',
-                  date_created='1970-01-01'),
+        info=dict(
+            description=description,
+            version='1.0',
+            year=2021,
+            contributor='swahr_mmpose synthetic',
+            date_created='1970-01-01'),
         licenses=[dict(id=1, name='synthetic', url='')],
-        images=list(images), annotations=list(annotations),
+        images=list(images),
+        annotations=list(annotations),
         categories=[category if category is not None else coco_person_category()])
     with open(path, 'w', encoding='utf-8') as f:
         json.dump(data, f, separators=(',', ':'))

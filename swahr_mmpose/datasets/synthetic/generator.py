@@ -45,7 +45,12 @@ def _encode(img: np.ndarray, image_format: str, jpeg_quality: int) -> bytes:
     return buf.tobytes()
 
 
-def write_split(out_dir: str, split: str, num_images: int, seed: int, cfg: SceneConfig, image_format: str = 'jpg',
+def write_split(out_dir: str,
+                split: str,
+                num_images: int,
+                seed: int,
+                cfg: SceneConfig,
+                image_format: str = 'jpg',
                 jpeg_quality: int = 95) -> Tuple[str, str]:
     """Render ``num_images`` images of one split and write them plus the split's annotation file.
 
@@ -70,16 +75,26 @@ def write_split(out_dir: str, split: str, num_images: int, seed: int, cfg: Scene
             f.write(_encode(img, image_format, jpeg_quality))
         images.append(dict(id=image_id, file_name=file_name, width=int(width), height=int(height)))
         for inst in instances:
-            annotations.append(build_annotation(len(annotations) + 1, image_id, inst.keypoints, inst.mask,
-                                                inst.iscrowd, decimals=cfg.decimals, num_keypoints=num_keypoints))
+            annotations.append(
+                build_annotation(
+                    len(annotations) + 1,
+                    image_id,
+                    inst.keypoints,
+                    inst.mask,
+                    inst.iscrowd,
+                    decimals=cfg.decimals,
+                    num_keypoints=num_keypoints))
     ann_file = osp.join(ann_dir, f'person_keypoints_{split}.json')
     if skeleton is None or skeleton.is_coco:  # COCO-17: the files as they always were
-        write_coco_json(ann_file, images, annotations,
-                        description=f'swahr_mmpose synthetic COCO keypoints ({split}, seed={seed})')
+        write_coco_json(
+            ann_file, images, annotations, description=f'swahr_mmpose synthetic COCO keypoints ({split}, seed={seed})')
     else:
-        write_coco_json(ann_file, images, annotations,
-                        description=f'swahr_mmpose synthetic {skeleton.name} keypoints ({split}, seed={seed})',
-                        category=skeleton.coco_category())
+        write_coco_json(
+            ann_file,
+            images,
+            annotations,
+            description=f'swahr_mmpose synthetic {skeleton.name} keypoints ({split}, seed={seed})',
+            category=skeleton.coco_category())
     return ann_file, img_dir
 
 

@@ -22,33 +22,35 @@ _ONE = 1 << _SHIFT
 
 #: Fixed disc colour per keypoint (BGR). Left joints are warm/light, right joints cool/dark, so a horizontal flip
 #: changes the picture in a learnable way.
-KEYPOINT_COLOURS: np.ndarray = np.array([
-    (0, 0, 255),      # nose: red
-    (0, 140, 255),    # left_eye: orange
-    (255, 140, 0),    # right_eye: azure
-    (0, 255, 255),    # left_ear: yellow
-    (255, 255, 0),    # right_ear: cyan
-    (255, 0, 255),    # left_shoulder: magenta
-    (0, 200, 0),      # right_shoulder: green
-    (200, 170, 255),  # left_elbow: pink
-    (140, 255, 140),  # right_elbow: light green
-    (255, 255, 255),  # left_wrist: white
-    (20, 20, 20),     # right_wrist: black
-    (100, 0, 200),    # left_hip: crimson
-    (200, 100, 0),    # right_hip: blue
-    (100, 200, 255),  # left_knee: peach
-    (255, 200, 100),  # right_knee: sky
-    (0, 80, 160),     # left_ankle: brown
-    (120, 40, 0),     # right_ankle: navy
-], dtype=np.uint8)
+KEYPOINT_COLOURS: np.ndarray = np.array(
+    [
+        (0, 0, 255),  # nose: red
+        (0, 140, 255),  # left_eye: orange
+        (255, 140, 0),  # right_eye: azure
+        (0, 255, 255),  # left_ear: yellow
+        (255, 255, 0),  # right_ear: cyan
+        (255, 0, 255),  # left_shoulder: magenta
+        (0, 200, 0),  # right_shoulder: green
+        (200, 170, 255),  # left_elbow: pink
+        (140, 255, 140),  # right_elbow: light green
+        (255, 255, 255),  # left_wrist: white
+        (20, 20, 20),  # right_wrist: black
+        (100, 0, 200),  # left_hip: crimson
+        (200, 100, 0),  # right_hip: blue
+        (100, 200, 255),  # left_knee: peach
+        (255, 200, 100),  # right_knee: sky
+        (0, 80, 160),  # left_ankle: brown
+        (120, 40, 0),  # right_ankle: navy
+    ],
+    dtype=np.uint8)
 
 # Limb segments (start, end, width as a fraction of height, colour slot); colour slots are resolved per person.
 _LEGS = ((L_HIP, L_KNEE, 0.065, 'trousers_l'), (L_KNEE, L_ANKLE, 0.05, 'trousers_l'),
          (R_HIP, R_KNEE, 0.065, 'trousers_r'), (R_KNEE, R_ANKLE, 0.05, 'trousers_r'))
 _ARMS = ((L_SHOULDER, L_ELBOW, 0.048, 'shirt_l'), (L_ELBOW, L_WRIST, 0.038, 'skin_l'),
          (R_SHOULDER, R_ELBOW, 0.048, 'shirt_r'), (R_ELBOW, R_WRIST, 0.038, 'skin_r'))
-_JOINT_RADIUS = 0.022        # body joint disc radius, fraction of height
-_FACE_RADIUS = 0.012         # face point disc radius, fraction of height
+_JOINT_RADIUS = 0.022  # body joint disc radius, fraction of height
+_FACE_RADIUS = 0.012  # face point disc radius, fraction of height
 
 
 def _fixed(points: np.ndarray) -> np.ndarray:
@@ -125,8 +127,10 @@ class Appearance:
 
     @classmethod
     def sample(cls, rng: np.random.Generator, n: int) -> 'Appearance':
-        hsv = np.stack([rng.integers(0, 180, (2, n)), rng.integers(60, 256, (2, n)),
-                        rng.integers(70, 240, (2, n))], axis=-1).astype(np.uint8)  # (2, N, 3)
+        hsv = np.stack([rng.integers(0, 180, (2, n)),
+                        rng.integers(60, 256, (2, n)),
+                        rng.integers(70, 240, (2, n))],
+                       axis=-1).astype(np.uint8)  # (2, N, 3)
         shirt, trousers = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
         skin_tone = rng.uniform(0.0, 1.0, (n, 1))
         skin = (np.array([[60, 80, 110]]) * (1 - skin_tone) + np.array([[170, 200, 240]]) * skin_tone)
@@ -144,9 +148,12 @@ def _person_primitives(poses: PoseBatch, appearance: Appearance, i: int) -> List
     """Back-to-front drawing primitives for person ``i`` (kind, geometry..., BGR colour)."""
     kpts, h = poses.keypoints[i], float(poses.heights[i])
     colours = {
-        'trousers_l': _shade(appearance.trousers[i], 'l'), 'trousers_r': _shade(appearance.trousers[i], 'r'),
-        'shirt_l': _shade(appearance.shirt[i], 'l'), 'shirt_r': _shade(appearance.shirt[i], 'r'),
-        'skin_l': _shade(appearance.skin[i], 'l'), 'skin_r': _shade(appearance.skin[i], 'r'),
+        'trousers_l': _shade(appearance.trousers[i], 'l'),
+        'trousers_r': _shade(appearance.trousers[i], 'r'),
+        'shirt_l': _shade(appearance.shirt[i], 'l'),
+        'shirt_r': _shade(appearance.shirt[i], 'r'),
+        'skin_l': _shade(appearance.skin[i], 'l'),
+        'skin_r': _shade(appearance.skin[i], 'r'),
     }
     prims: List[tuple] = []
     for a, b, width, slot in _LEGS:
@@ -173,8 +180,8 @@ def _draw(canvas: np.ndarray, prims: Sequence[tuple], colour_override=None, line
         kind, colour = prim[0], (prim[-1] if colour_override is None else colour_override)
         if kind == 'line':
             p0, p1 = _fixed(prim[1]), _fixed(prim[2])
-            cv2.line(canvas, (int(p0[0]), int(p0[1])), (int(p1[0]), int(p1[1])), colour,
-                     max(1, int(round(prim[3]))), line_type, _SHIFT)
+            cv2.line(canvas, (int(p0[0]), int(p0[1])), (int(p1[0]), int(p1[1])), colour, max(1, int(round(prim[3]))),
+                     line_type, _SHIFT)
         elif kind == 'poly':
             cv2.fillPoly(canvas, [_fixed(prim[1])], colour, line_type, _SHIFT)
         elif kind == 'ellipse':
@@ -202,8 +209,8 @@ def keypoint_colours(skeleton: Skeleton) -> np.ndarray:
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR).reshape(k, 3)
 
 
-def _skeleton_primitives(poses: PoseBatch, appearance: Appearance, i: int, skeleton: Skeleton,
-                         layout: SkeletonLayout, colours: np.ndarray) -> List[tuple]:
+def _skeleton_primitives(poses: PoseBatch, appearance: Appearance, i: int, skeleton: Skeleton, layout: SkeletonLayout,
+                         colours: np.ndarray) -> List[tuple]:
     """Drawing primitives of figure ``i`` of any skeleton: a capsule per link (shirt colour, lightened / darkened on
     the left / right), then a disc per joint in its own colour; widths shrink with the figure's edge length."""
     kpts, h = poses.keypoints[i], float(poses.heights[i])
@@ -222,8 +229,12 @@ def _skeleton_primitives(poses: PoseBatch, appearance: Appearance, i: int, skele
     return prims
 
 
-def draw_people(img: np.ndarray, owner: np.ndarray, poses: PoseBatch, appearance: Appearance,
-                owner_ids: Sequence[int], skeleton: Optional[Tuple[Skeleton, SkeletonLayout]] = None) -> None:
+def draw_people(img: np.ndarray,
+                owner: np.ndarray,
+                poses: PoseBatch,
+                appearance: Appearance,
+                owner_ids: Sequence[int],
+                skeleton: Optional[Tuple[Skeleton, SkeletonLayout]] = None) -> None:
     """Draw persons 0..N-1 in that order (later ones on top), in place.
 
     Args:
@@ -247,7 +258,9 @@ def draw_people(img: np.ndarray, owner: np.ndarray, poses: PoseBatch, appearance
 
 
 # --------------------------------------------------------------------------------------------------- preview
-def draw_annotations(img: np.ndarray, annotations: Sequence[dict], upscale: int = 3,
+def draw_annotations(img: np.ndarray,
+                     annotations: Sequence[dict],
+                     upscale: int = 3,
                      skeleton: Sequence[Sequence[int]] = COCO_SKELETON) -> np.ndarray:
     """Preview of COCO annotations on an image (for eyeballing the generator).
 
@@ -289,8 +302,8 @@ def draw_annotations(img: np.ndarray, annotations: Sequence[dict], upscale: int 
         pts = kpts[:, :2] * upscale
         for a, b in skeleton:
             if kpts[a - 1, 2] > 0 and kpts[b - 1, 2] > 0:
-                cv2.line(out, tuple(int(v) for v in pts[a - 1]), tuple(int(v) for v in pts[b - 1]), (255, 255, 255),
-                         1, cv2.LINE_AA)
+                cv2.line(out, tuple(int(v) for v in pts[a - 1]), tuple(int(v) for v in pts[b - 1]), (255, 255, 255), 1,
+                         cv2.LINE_AA)
         for k, (px, py) in enumerate(pts):
             if kpts[k, 2] == 2:
                 cv2.circle(out, (int(px), int(py)), 3, (0, 255, 0), -1, cv2.LINE_AA)

@@ -152,7 +152,7 @@ def keypoint_visibility(poses: PoseBatch, owner: np.ndarray, owner_ids: np.ndarr
         float64 (N, K, 3): (x, y, v) in COCO px, v in {0, 1, 2}, x = y = 0 where v = 0.
     """
     owner_ids = np.asarray(owner_ids)
-    if owner.ndim != 2 or owner_ids.shape != (len(poses),):
+    if owner.ndim != 2 or owner_ids.shape != (len(poses), ):
         raise ValueError(f'owner must be (H, W) and owner_ids ({len(poses)},), got {owner.shape}, {owner_ids.shape}')
     h, w = owner.shape
     kpts = poses.keypoints

@@ -14,16 +14,14 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-COCO_KEYPOINT_NAMES: Tuple[str, ...] = (
-    'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder', 'left_elbow',
-    'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle',
-    'right_ankle')
+COCO_KEYPOINT_NAMES: Tuple[str, ...] = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
+                                        'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
+                                        'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
 NUM_KEYPOINTS = len(COCO_KEYPOINT_NAMES)
 
 #: COCO's category skeleton, 1-based keypoint indices (as in ``person_keypoints_*.json``).
-COCO_SKELETON: List[List[int]] = [
-    [16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8], [7, 9], [8, 10], [9, 11],
-    [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7]]
+COCO_SKELETON: List[List[int]] = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8],
+                                  [7, 9], [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7]]
 
 #: Index of the mirrored keypoint (left <-> right), 0-based.
 COCO_FLIP_INDICES: Tuple[int, ...] = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
@@ -40,17 +38,17 @@ class BodyProportions:
 
     With the defaults, pelvis-to-ankle (0.49) + pelvis-to-head-top (~0.47) + foot (~0.04) is about one height.
     """
-    torso: float = 0.29             # pelvis -> shoulder midpoint
+    torso: float = 0.29  # pelvis -> shoulder midpoint
     shoulder_half_width: float = 0.11
     hip_half_width: float = 0.075
     upper_arm: float = 0.165
     forearm: float = 0.145
     thigh: float = 0.245
     shin: float = 0.245
-    neck: float = 0.05              # shoulder midpoint -> bottom of the head
-    head_radius_x: float = 0.055    # head ellipse semi-axes
+    neck: float = 0.05  # shoulder midpoint -> bottom of the head
+    head_radius_x: float = 0.055  # head ellipse semi-axes
     head_radius_y: float = 0.068
-    segment_jitter: float = 0.08    # each segment length is scaled by U(1 - j, 1 + j) per person
+    segment_jitter: float = 0.08  # each segment length is scaled by U(1 - j, 1 + j) per person
 
 
 @dataclass
@@ -91,7 +89,7 @@ def _rotate(points: np.ndarray, angle: np.ndarray) -> np.ndarray:
 
 def _foreshortening(rng: np.random.Generator, shape: Tuple[int, ...]) -> np.ndarray:
     """Per-segment projected-length factor in (0.55, 1]: most limbs near full length, a few pointing at the camera."""
-    return 1.0 - 0.45 * rng.random(shape) ** 3
+    return 1.0 - 0.45 * rng.random(shape)**3
 
 
 def sample_poses(rng: np.random.Generator,
@@ -128,7 +126,7 @@ def sample_poses(rng: np.random.Generator,
     # Facing direction: yaw 0 = frontal; shoulders/hips narrow as the body turns sideways.
     yaw = np.clip(rng.normal(0.0, np.deg2rad(30.0), n), -np.deg2rad(75.0), np.deg2rad(75.0))
     width_factor = 0.3 + 0.7 * np.abs(np.cos(yaw))
-    lean = rng.normal(0.0, np.deg2rad(8.0), n)             # torso bend relative to the pelvis
+    lean = rng.normal(0.0, np.deg2rad(8.0), n)  # torso bend relative to the pelvis
     head_tilt = rng.normal(0.0, np.deg2rad(10.0), n)
 
     # Limb angles measured from 'down', positive = away from the body's midline.
@@ -143,16 +141,15 @@ def sample_poses(rng: np.random.Generator,
     hip_w = p.hip_half_width * width_factor
     kpts[:, L_HIP] = np.stack([hip_w, np.zeros(n)], -1)
     kpts[:, R_HIP] = -kpts[:, L_HIP]
-    up = np.stack([np.sin(lean), -np.cos(lean)], -1)         # torso axis (pelvis -> neck)
-    across = np.stack([np.cos(lean), np.sin(lean)], -1)      # torso 'right' axis
+    up = np.stack([np.sin(lean), -np.cos(lean)], -1)  # torso axis (pelvis -> neck)
+    across = np.stack([np.cos(lean), np.sin(lean)], -1)  # torso 'right' axis
     neck_base = up * torso[:, None]
     sh_w = (p.shoulder_half_width * width_factor)[:, None]
     kpts[:, L_SHOULDER] = neck_base + across * sh_w
     kpts[:, R_SHOULDER] = neck_base - across * sh_w
 
-    for side_idx, side, (sh, el, wr, hp, kn, an) in (
-            (0, 1.0, (L_SHOULDER, L_ELBOW, L_WRIST, L_HIP, L_KNEE, L_ANKLE)),
-            (1, -1.0, (R_SHOULDER, R_ELBOW, R_WRIST, R_HIP, R_KNEE, R_ANKLE))):
+    for side_idx, side, (sh, el, wr, hp, kn, an) in ((0, 1.0, (L_SHOULDER, L_ELBOW, L_WRIST, L_HIP, L_KNEE, L_ANKLE)),
+                                                     (1, -1.0, (R_SHOULDER, R_ELBOW, R_WRIST, R_HIP, R_KNEE, R_ANKLE))):
         # Arms hang from the shoulders in the torso's frame; 'outwards' turns opposite ways on the two sides.
         arm_angle = shoulder_angle[:, side_idx] - side * lean
         kpts[:, el] = kpts[:, sh] + _direction(arm_angle, side) * upper_arm[:, side_idx, None]
@@ -169,7 +166,7 @@ def sample_poses(rng: np.random.Generator,
     head_centre = neck_base + head_up * (neck + p.head_radius_y)[:, None]
     # (azimuth, elevation) in degrees; +azimuth = person's left = image right.
     face = np.deg2rad(np.array([[0.0, -20.0], [32.0, 15.0], [-32.0, 15.0], [80.0, 0.0], [-80.0, 0.0]]))
-    azimuth = face[None, :, 0] + yaw[:, None]                # (N, 5)
+    azimuth = face[None, :, 0] + yaw[:, None]  # (N, 5)
     u = p.head_radius_x * np.sin(azimuth) * np.cos(face[None, :, 1])
     v = p.head_radius_y * np.sin(face[None, :, 1])
     kpts[:, :5] = head_centre[:, None] + head_right[:, None] * u[..., None] + head_up[:, None] * v[..., None]
@@ -183,8 +180,13 @@ def sample_poses(rng: np.random.Generator,
     kpts = _rotate(kpts, roll) * scale + pelvis[:, None]
     head_centre = _rotate(head_centre[:, None], roll)[:, 0] * heights[:, None] + pelvis
     head_axes = np.stack([np.full(n, p.head_radius_x), np.full(n, p.head_radius_y)], -1) * heights[:, None]
-    return PoseBatch(keypoints=kpts, self_occluded=self_occluded, head_centre=head_centre, head_axes=head_axes,
-                     head_angle=np.rad2deg(head_angle_rad + roll), heights=heights)
+    return PoseBatch(
+        keypoints=kpts,
+        self_occluded=self_occluded,
+        head_centre=head_centre,
+        head_axes=head_axes,
+        head_angle=np.rad2deg(head_angle_rad + roll),
+        heights=heights)
 
 
 def pose_extent(proportions: BodyProportions = BodyProportions()) -> Tuple[float, float]:
@@ -230,13 +232,17 @@ class Skeleton:
     @property
     def is_coco(self) -> bool:
         """COCO-17 with COCO's links: drawn by the COCO body model (:func:`sample_poses`), as without a metainfo."""
-        return (self.keypoint_names == COCO_KEYPOINT_NAMES and set(map(frozenset, self.links)) ==
-                set(map(frozenset, COCO_LINKS)) and self.category == 'person')
+        return (self.keypoint_names == COCO_KEYPOINT_NAMES
+                and set(map(frozenset, self.links)) == set(map(frozenset, COCO_LINKS)) and self.category == 'person')
 
     def coco_category(self, category_id: int = 1) -> dict:
         """The COCO category entry: keypoint names and the 1-based skeleton."""
-        return dict(supercategory=self.category, id=category_id, name=self.category,
-                    keypoints=list(self.keypoint_names), skeleton=[[a + 1, b + 1] for a, b in self.links])
+        return dict(
+            supercategory=self.category,
+            id=category_id,
+            name=self.category,
+            keypoints=list(self.keypoint_names),
+            skeleton=[[a + 1, b + 1] for a, b in self.links])
 
     @classmethod
     def from_metainfo(cls, metainfo, category: str = 'person') -> 'Skeleton':
@@ -244,9 +250,12 @@ class Skeleton:
         from swahr_mmpose.codecs.utils.keypoint_order import keypoint_names, load_metainfo
 
         meta = load_metainfo(metainfo)
-        return cls(name=str(meta['dataset_name']), keypoint_names=keypoint_names(meta),
-                   links=tuple((int(a), int(b)) for a, b in meta['skeleton_links']),
-                   flip_indices=tuple(int(i) for i in meta['flip_indices']), category=category)
+        return cls(
+            name=str(meta['dataset_name']),
+            keypoint_names=keypoint_names(meta),
+            links=tuple((int(a), int(b)) for a, b in meta['skeleton_links']),
+            flip_indices=tuple(int(i) for i in meta['flip_indices']),
+            category=category)
 
     def sides(self) -> np.ndarray:
         """(K,) +1 for joints drawn on the image right (a pair's 'left' joint, by name, else its lower index), -1
@@ -393,12 +402,19 @@ def skeleton_layout(skeleton: Skeleton) -> SkeletonLayout:
         if p >= 0 and sides[j] == 0 and sides[p] != 0 and roots[0] == order[0]:
             dx = -points[p, 0]
             length[j] = max(1.0, abs(dx) + 1e-3)
-            angle[j] = np.arctan2(dx, np.sign(np.cos(angle[j]) or 1.0) * np.sqrt(length[j] ** 2 - dx ** 2))
+            angle[j] = np.arctan2(dx, np.sign(np.cos(angle[j]) or 1.0) * np.sqrt(length[j]**2 - dx**2))
             points = _layout_points(order, parent, angle, length, offset)
     span = max(float(np.ptp(points[:, 1])), 0.5 * float(np.ptp(points[:, 0])), 1e-6)
     points, length, offset = points / span, length / span, offset / span
-    return SkeletonLayout(order=order, parent=parent, angle=angle, length=length, offset=offset, sides=sides,
-                          above=float(-points[:, 1].min()), below=float(points[:, 1].max()))
+    return SkeletonLayout(
+        order=order,
+        parent=parent,
+        angle=angle,
+        length=length,
+        offset=offset,
+        sides=sides,
+        above=float(-points[:, 1].min()),
+        below=float(points[:, 1].max()))
 
 
 def _layout_points(order, parent, angle, length, offset) -> np.ndarray:
@@ -456,5 +472,10 @@ def sample_skeleton_poses(rng: np.random.Generator,
     lying = rng.random(n) < lying_prob
     roll = np.where(lying, rng.uniform(-np.pi / 2, np.pi / 2, n), rng.normal(0.0, np.deg2rad(6.0), n))
     kpts = _rotate(kpts, roll) * heights[:, None, None] + root[:, None]
-    return PoseBatch(keypoints=kpts, self_occluded=np.zeros((n, k), dtype=bool), head_centre=np.zeros((n, 2)),
-                     head_axes=np.zeros((n, 2)), head_angle=np.zeros(n), heights=heights)
+    return PoseBatch(
+        keypoints=kpts,
+        self_occluded=np.zeros((n, k), dtype=bool),
+        head_centre=np.zeros((n, 2)),
+        head_axes=np.zeros((n, 2)),
+        head_angle=np.zeros(n),
+        heights=heights)

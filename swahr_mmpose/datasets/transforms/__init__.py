@@ -16,6 +16,6 @@ from .reference_resize import ReferenceBottomupResize
 from .scale_adaptive_target import ScaleAdaptiveGenerateTarget
 
 __all__ = [
-    'HigherHRNetRandomAffine', 'BottomupRandomHorizontalFlip', 'ScaleAdaptiveGenerateTarget',
-    'reference_affine_matrix', 'ReferenceBottomupResize', 'PackMultiScalePoseInputs'
+    'HigherHRNetRandomAffine', 'BottomupRandomHorizontalFlip', 'ScaleAdaptiveGenerateTarget', 'reference_affine_matrix',
+    'ReferenceBottomupResize', 'PackMultiScalePoseInputs'
 ]

@@ -124,7 +124,11 @@ class HigherHRNetRandomAffine(BaseTransform):
         warp_mat = reference_affine_matrix(center, 200.0 * scale, rotation, self.input_size)
 
         results['img'] = cv2.warpAffine(
-            img, warp_mat, self.input_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+            img,
+            warp_mat,
+            self.input_size,
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
             borderValue=self.pad_val)
 
         if results.get('keypoints') is not None:

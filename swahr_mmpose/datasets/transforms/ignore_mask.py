@@ -116,8 +116,7 @@ def warp_valid_mask(valid: np.ndarray,
     source = np.asarray(valid, dtype=np.uint8) * np.uint8(255)
     warped = cv2.warpAffine(
         source,
-        np.asarray(matrix, dtype=np.float64),
-        (int(output_size[0]), int(output_size[1])),
+        np.asarray(matrix, dtype=np.float64), (int(output_size[0]), int(output_size[1])),
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0 if ignore_outside_image else 255)

@@ -10,10 +10,9 @@ import numpy as np
 from mmpose.datasets.transforms.formatting import PackPoseInputs, image_to_tensor
 from mmpose.registry import TRANSFORMS
 
-DEFAULT_META_KEYS = ('id', 'img_id', 'img_path', 'category_id', 'crowd_index',
-                     'ori_shape', 'img_shape', 'input_size', 'input_center',
-                     'input_scale', 'flip', 'flip_direction', 'flip_indices',
-                     'raw_ann_info', 'dataset_name', 'aug_scales')
+DEFAULT_META_KEYS = ('id', 'img_id', 'img_path', 'category_id', 'crowd_index', 'ori_shape', 'img_shape', 'input_size',
+                     'input_center', 'input_scale', 'flip', 'flip_direction', 'flip_indices', 'raw_ann_info',
+                     'dataset_name', 'aug_scales')
 
 
 @TRANSFORMS.register_module()
@@ -31,14 +30,11 @@ class PackMultiScalePoseInputs(PackPoseInputs):
         pack_transformed: as ``PackPoseInputs``.
     """
 
-    def __init__(self,
-                 meta_keys: Sequence[str] = DEFAULT_META_KEYS,
-                 pack_transformed: bool = False) -> None:
+    def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS, pack_transformed: bool = False) -> None:
         meta_keys = tuple(meta_keys)
         if 'aug_scales' not in meta_keys:
             meta_keys += ('aug_scales', )
-        super().__init__(
-            meta_keys=meta_keys, pack_transformed=pack_transformed)
+        super().__init__(meta_keys=meta_keys, pack_transformed=pack_transformed)
 
     def transform(self, results: Dict) -> Dict:
         imgs = results.get('img')
@@ -46,15 +42,13 @@ class PackMultiScalePoseInputs(PackPoseInputs):
             return super().transform(results)
 
         if not imgs or not all(isinstance(i, np.ndarray) for i in imgs):
-            raise ValueError(
-                'PackMultiScalePoseInputs: `img` must be an array or a '
-                'non-empty list of arrays (one per scale).')
+            raise ValueError('PackMultiScalePoseInputs: `img` must be an array or a '
+                             'non-empty list of arrays (one per scale).')
         aug_scales = results.get('aug_scales') or []
         if len(imgs) != len(aug_scales) + 1:
-            raise ValueError(
-                f'PackMultiScalePoseInputs: got {len(imgs)} images but '
-                f'`aug_scales`={aug_scales!r}; expected 1 + len(aug_scales) '
-                'images ordered [scale 1.0, *aug_scales].')
+            raise ValueError(f'PackMultiScalePoseInputs: got {len(imgs)} images but '
+                             f'`aug_scales`={aug_scales!r}; expected 1 + len(aug_scales) '
+                             'images ordered [scale 1.0, *aug_scales].')
         packed = super().transform({**results, 'img': imgs[0]})
         packed['inputs'] = [image_to_tensor(img) for img in imgs]
         return packed

@@ -97,22 +97,17 @@ def reference_warp_geometry(img_w: int,
         center = np.array([int(img_w / 2.0 + 0.5), int(img_h / 2.0 + 0.5)])
     else:
         center = np.array([img_w / 2.0, img_h / 2.0])
-    min_input = reference_round_up(min_scale * input_size, size_divisor,
-                                   exact_ceil)
+    min_input = reference_round_up(min_scale * input_size, size_divisor, exact_ceil)
     # The expressions keep the reference's float operation order, so the
     # int() truncations happen on the same values.
     if img_w < img_h:
         out_w = int(min_input * current_scale / min_scale)
-        out_h = int(
-            reference_round_up(min_input / img_w * img_h, size_divisor,
-                               exact_ceil) * current_scale / min_scale)
+        out_h = int(reference_round_up(min_input / img_w * img_h, size_divisor, exact_ceil) * current_scale / min_scale)
         scale_w = img_w / PIXEL_STD
         scale_h = out_h / out_w * img_w / PIXEL_STD
     else:
         out_h = int(min_input * current_scale / min_scale)
-        out_w = int(
-            reference_round_up(min_input / img_h * img_w, size_divisor,
-                               exact_ceil) * current_scale / min_scale)
+        out_w = int(reference_round_up(min_input / img_h * img_w, size_divisor, exact_ceil) * current_scale / min_scale)
         scale_h = img_h / PIXEL_STD
         scale_w = out_w / out_h * img_h / PIXEL_STD
     return ReferenceWarp((out_w, out_h), center, np.array([scale_w, scale_h]))
@@ -137,21 +132,19 @@ def reference_resize_matrix(center: np.ndarray,
     src[0] = center
     src[1] = center + np.array([0.0, src_w * -0.5])
     dst[0] = [dst_w * 0.5, dst_h * 0.5]
-    dst[1] = np.array([dst_w * 0.5, dst_h * 0.5]) + np.array(
-        [0.0, dst_w * -0.5], dtype=np.float32)
+    dst[1] = np.array([dst_w * 0.5, dst_h * 0.5]) + np.array([0.0, dst_w * -0.5], dtype=np.float32)
     # Third point: the second one rotated by 90 degrees about the first.
     for pts in (src, dst):
         direction = pts[0] - pts[1]
-        pts[2] = pts[1] + np.array([-direction[1], direction[0]],
-                                   dtype=np.float32)
+        pts[2] = pts[1] + np.array([-direction[1], direction[0]], dtype=np.float32)
     if inverse:
         return cv2.getAffineTransform(dst, src)
     return cv2.getAffineTransform(src, dst)
 
 
 def _canvas_geometry(geometry: Mapping[str, Any]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    size, scale, center = (np.asarray(geometry[key], dtype=np.float64)
-                           for key in ('input_size', 'input_scale', 'input_center'))
+    size, scale, center = (
+        np.asarray(geometry[key], dtype=np.float64) for key in ('input_size', 'input_scale', 'input_center'))
     return size, scale, center
 
 
@@ -229,40 +222,33 @@ class ReferenceBottomupResize(BaseTransform):
             side = int(input_size)
         else:
             if len(input_size) != 2 or input_size[0] != input_size[1]:
-                raise ValueError(
-                    'ReferenceBottomupResize: input_size must be an int or a '
-                    f'square (w, h) pair, got {input_size!r}')
+                raise ValueError('ReferenceBottomupResize: input_size must be an int or a '
+                                 f'square (w, h) pair, got {input_size!r}')
             side = int(input_size[0])
         if side <= 0:
-            raise ValueError(
-                f'ReferenceBottomupResize: input_size must be > 0, got {side}')
+            raise ValueError(f'ReferenceBottomupResize: input_size must be > 0, got {side}')
         aug_scales = [float(s) for s in (aug_scales or [])]
         if any(s <= 0 for s in aug_scales):
-            raise ValueError('ReferenceBottomupResize: aug_scales must be '
-                             f'positive, got {aug_scales}')
+            raise ValueError('ReferenceBottomupResize: aug_scales must be ' f'positive, got {aug_scales}')
         if 1.0 in aug_scales or len(set(aug_scales)) != len(aug_scales):
-            raise ValueError(
-                'ReferenceBottomupResize: aug_scales lists the scales besides '
-                f'1.0 (always included), without repeats; got {aug_scales}')
+            raise ValueError('ReferenceBottomupResize: aug_scales lists the scales besides '
+                             f'1.0 (always included), without repeats; got {aug_scales}')
         self.input_size = side
         self.aug_scales = aug_scales
         self.size_divisor = size_divisor
         self.round_center = round_center
         self.exact_ceil = exact_ceil
 
-    def _geometry(self, img_w: int, img_h: int, scale: float,
-                  min_scale: float) -> ReferenceWarp:
-        return reference_warp_geometry(img_w, img_h, self.input_size, scale,
-                                       min_scale, self.size_divisor,
+    def _geometry(self, img_w: int, img_h: int, scale: float, min_scale: float) -> ReferenceWarp:
+        return reference_warp_geometry(img_w, img_h, self.input_size, scale, min_scale, self.size_divisor,
                                        self.round_center, self.exact_ceil)
 
     def transform(self, results: Dict) -> Dict:
         img = results['img']
         if not isinstance(img, np.ndarray) or img.ndim not in (2, 3):
-            raise ValueError(
-                'ReferenceBottomupResize: `img` must be one (H, W[, C]) '
-                f'array, got {type(img).__name__} '
-                f'{getattr(img, "shape", "")}')
+            raise ValueError('ReferenceBottomupResize: `img` must be one (H, W[, C]) '
+                             f'array, got {type(img).__name__} '
+                             f'{getattr(img, "shape", "")}')
         img_h, img_w = img.shape[:2]
         scales = [1.0] + self.aug_scales
         min_scale = min(scales)
@@ -270,8 +256,7 @@ class ReferenceBottomupResize(BaseTransform):
         imgs: List[np.ndarray] = []
         for scale in scales:
             geom = self._geometry(img_w, img_h, scale, min_scale)
-            warp_mat = reference_resize_matrix(geom.center, geom.scale,
-                                               geom.size)
+            warp_mat = reference_resize_matrix(geom.center, geom.scale, geom.size)
             # cv2 defaults as the reference: bilinear, black constant border.
             imgs.append(cv2.warpAffine(img, warp_mat, geom.size))
             if scale == 1.0:

@@ -70,5 +70,5 @@ class EvaluatorAnnotationCheckHook(Hook):
         cleaned = check_and_clean(data, report, policy)
         if cleaned is not data:
             metric.coco = coco_from_dict(cleaned)
-        print_log(f'{source}: ground truth checked: {"no problems" if report.ok else report.kind_counts()}',
-                  logger='current')
+        print_log(
+            f'{source}: ground truth checked: {"no problems" if report.ok else report.kind_counts()}', logger='current')

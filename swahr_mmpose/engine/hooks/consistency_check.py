@@ -157,8 +157,8 @@ def check_dataset_against_head(role: str, dataset: Any, head: nn.Module, explici
         encoder_joints = getattr(encoder, 'num_keypoints', None)
         if encoder_joints is not None and encoder_joints != num_keypoints:
             raise ConfigConsistencyError(
-                f'{step} encodes num_keypoints={encoder_joints} but model.head.num_keypoints={num_keypoints}; '
-                + ONE_CODEC)
+                f'{step} encodes num_keypoints={encoder_joints} but model.head.num_keypoints={num_keypoints}; ' +
+                ONE_CODEC)
         sizes = getattr(encoder, 'heatmap_sizes', None)
         if sizes is not None and decoder is not None and hasattr(decoder, 'heatmap_sizes'):
             if len(sizes) != len(decoder.heatmap_sizes):
@@ -220,8 +220,11 @@ def check_feature_stride(model: nn.Module) -> None:
             f'and / {stride / 2:g}')
 
 
-def check_model_data_consistency(model: nn.Module, datasets: Dict[str, Any], check_stride: bool = True,
-                                 evaluators: Optional[Dict[str, Any]] = None, explicit_order: bool = False) -> None:
+def check_model_data_consistency(model: nn.Module,
+                                 datasets: Dict[str, Any],
+                                 check_stride: bool = True,
+                                 evaluators: Optional[Dict[str, Any]] = None,
+                                 explicit_order: bool = False) -> None:
     """All checks of this module: each dataset against the head, the evaluators' sigmas, then the network stride.
 
     Args:
@@ -268,11 +271,16 @@ class ConsistencyCheckHook(Hook):
         if not loops:
             return
         datasets = {f'{name}_dataloader': loop.dataloader.dataset for name, loop in loops}
-        evaluators = {f'{name}_evaluator': loop.evaluator for name, loop in loops
-                      if getattr(loop, 'evaluator', None) is not None}
-        check_model_data_consistency(runner.model, datasets, self.check_stride and not self._stride_checked,
-                                     evaluators,
-                                     explicit_order=config_sets_keypoint_order(getattr(runner, 'cfg', None)))
+        evaluators = {
+            f'{name}_evaluator': loop.evaluator
+            for name, loop in loops if getattr(loop, 'evaluator', None) is not None
+        }
+        check_model_data_consistency(
+            runner.model,
+            datasets,
+            self.check_stride and not self._stride_checked,
+            evaluators,
+            explicit_order=config_sets_keypoint_order(getattr(runner, 'cfg', None)))
         self._stride_checked = True
 
     def before_train(self, runner) -> None:

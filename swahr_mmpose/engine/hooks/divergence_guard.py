@@ -150,15 +150,17 @@ class DivergenceGuardHook(Hook):
         limit = 'non-finite' if self.max_loss is None else f'non-finite or above max_loss={self.max_loss:g}'
         raise DivergenceError(
             f'Training diverged at iteration {runner.iter + 1} (epoch {runner.epoch + 1}, iteration {batch_idx + 1} '
-            f'of the epoch): {limit} loss {details}. Training stopped before this iteration\'s checkpoint. '
-            + self.advice(runner))
+            f'of the epoch): {limit} loss {details}. Training stopped before this iteration\'s checkpoint. ' +
+            self.advice(runner))
 
     # -------------------------------------------------------------------------------------------------- weights
     def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
         if not self.check_weights:
             return
-        bad_metrics = {k: v for k, v in (metrics or {}).items()
-                       if isinstance(v, (int, float)) and not math.isfinite(float(v))}
+        bad_metrics = {
+            k: v
+            for k, v in (metrics or {}).items() if isinstance(v, (int, float)) and not math.isfinite(float(v))
+        }
         bad_weights = _non_finite_tensors(runner.model.state_dict())
         if bad_metrics or bad_weights:
             raise DivergenceError(
@@ -174,16 +176,16 @@ class DivergenceGuardHook(Hook):
         if bad_weights:
             raise DivergenceError(
                 f'Refusing to save a checkpoint at iteration {runner.iter} (epoch {runner.epoch}): non-finite '
-                f'weights in {bad_weights[:5]}{" ..." if len(bad_weights) > 5 else ""}; the run diverged. '
-                + self.advice(runner))
+                f'weights in {bad_weights[:5]}{" ..." if len(bad_weights) > 5 else ""}; the run diverged. ' +
+                self.advice(runner))
         jumps = self.weight_jumps(state_dict)
         if jumps:
             listed = ', '.join(f'{name}: {old:.3g} -> {new:.3g}' for name, old, new in jumps[:5])
             raise DivergenceError(
                 f'Refusing to save a checkpoint at iteration {runner.iter} (epoch {runner.epoch}): the weights grew '
                 f'more than {self.max_weight_growth:g}-fold since the last step whose loss was finite (max |w|: '
-                f'{listed}{" ..." if len(jumps) > 5 else ""}); the update diverged (learning rate too high?). '
-                + self.advice(runner))
+                f'{listed}{" ..." if len(jumps) > 5 else ""}); the update diverged (learning rate too high?). ' +
+                self.advice(runner))
 
     def weight_jumps(self, state_dict: Dict[str, torch.Tensor]) -> List[Tuple[str, float, float]]:
         """(name, max |w| then, max |w| now) of the parameters in ``state_dict`` that grew more than
@@ -225,8 +227,10 @@ def _max_abs(tensors: Dict[str, torch.Tensor]) -> Tuple[List[str], torch.Tensor]
 
 def _non_finite_tensors(state_dict: Dict[str, torch.Tensor]) -> list:
     """Names of the floating-point tensors that hold a NaN or inf."""
-    return [name for name, tensor in state_dict.items()
-            if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    return [
+        name for name, tensor in state_dict.items()
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all()
+    ]
 
 
 __all__ = ['DivergenceGuardHook', 'DivergenceError']

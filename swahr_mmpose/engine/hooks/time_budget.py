@@ -45,4 +45,5 @@ class TrainingTimeBudgetHook(Hook):
                 f'{runner.iter + 1} iterations (epoch {runner.epoch + 1}); '
                 'stopping at the end of this epoch. The learning-rate schedule '
                 'did not finish, so results are below those of a full run.',
-                logger='current', level=logging.WARNING)
+                logger='current',
+                level=logging.WARNING)

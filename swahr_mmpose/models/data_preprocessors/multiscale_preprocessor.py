@@ -22,8 +22,7 @@ def _is_collated_pyramid(inputs) -> bool:
     if not isinstance(inputs, (list, tuple)) or not inputs:
         return False
     first = inputs[0]
-    return isinstance(first, (list, tuple)) or (
-        isinstance(first, torch.Tensor) and first.dim() == 4)
+    return isinstance(first, (list, tuple)) or (isinstance(first, torch.Tensor) and first.dim() == 4)
 
 
 @MODELS.register_module()
@@ -45,37 +44,29 @@ class MultiScalePoseDataPreprocessor(PoseDataPreprocessor):
         if not _is_collated_pyramid(inputs):
             return super().forward(data, training)
         if training:
-            raise ValueError(
-                'MultiScalePoseDataPreprocessor: image pyramids are a test-time '
-                'input; the training pipeline must yield one image per sample.')
+            raise ValueError('MultiScalePoseDataPreprocessor: image pyramids are a test-time '
+                             'input; the training pipeline must yield one image per sample.')
 
         data_samples = data.get('data_samples')
         batch_size = len(data_samples) if data_samples is not None else None
         batches: List[torch.Tensor] = []
         scale1_meta = None
         for scale_idx, scale_batch in enumerate(inputs):
-            size = (scale_batch.shape[0] if isinstance(scale_batch, torch.Tensor)
-                    else len(scale_batch))
+            size = (scale_batch.shape[0] if isinstance(scale_batch, torch.Tensor) else len(scale_batch))
             if batch_size is not None and size != batch_size:
-                raise ValueError(
-                    'MultiScalePoseDataPreprocessor: expected the pyramid '
-                    'scale-major (one batch of '
-                    f'{batch_size} images per scale), got {size} images at '
-                    f'scale index {scale_idx}; collate with pseudo_collate or '
-                    'default_collate.')
+                raise ValueError('MultiScalePoseDataPreprocessor: expected the pyramid '
+                                 'scale-major (one batch of '
+                                 f'{batch_size} images per scale), got {size} images at '
+                                 f'scale index {scale_idx}; collate with pseudo_collate or '
+                                 'default_collate.')
             if not isinstance(scale_batch, torch.Tensor):
                 scale_batch = list(scale_batch)
-            out = super().forward(
-                dict(inputs=scale_batch, data_samples=data_samples), training)
+            out = super().forward(dict(inputs=scale_batch, data_samples=data_samples), training)
             batches.append(out['inputs'])
             data_samples = out['data_samples']
             if scale_idx == 0 and data_samples is not None:
-                scale1_meta = [(d.batch_input_shape, d.pad_shape)
-                               for d in data_samples]
+                scale1_meta = [(d.batch_input_shape, d.pad_shape) for d in data_samples]
         if scale1_meta is not None:
-            for d, (batch_input_shape, pad_shape) in zip(data_samples,
-                                                         scale1_meta):
-                d.set_metainfo(
-                    dict(batch_input_shape=batch_input_shape,
-                         pad_shape=pad_shape))
+            for d, (batch_input_shape, pad_shape) in zip(data_samples, scale1_meta):
+                d.set_metainfo(dict(batch_input_shape=batch_input_shape, pad_shape=pad_shape))
         return dict(inputs=batches, data_samples=data_samples)

@@ -230,8 +230,8 @@ class SWAHRHead(BaseHead):
             scale = scales[level] if self.with_scale else None
             if self.with_cp and self.training and pred.requires_grad:
                 # the losses' per-pixel float32 intermediates (modulated target, weights) are recomputed in backward
-                level_losses = cp.checkpoint(self._level_losses, pred, gt_heatmaps[level], gt_masks[level], scale,
-                                             use_reentrant=True)
+                level_losses = cp.checkpoint(
+                    self._level_losses, pred, gt_heatmaps[level], gt_masks[level], scale, use_reentrant=True)
             else:
                 level_losses = self._level_losses(pred, gt_heatmaps[level], gt_masks[level], scale)
             losses[f'loss_heatmap_l{level}'] = level_losses[0]
@@ -381,8 +381,8 @@ class SWAHRHead(BaseHead):
                 level0_tags = flip_heatmaps(level0_tags, flip_indices, shift_heatmap=False)
             pass_heatmaps.append(heatmaps)
             pass_tags.append(level0_tags)
-        return (aggregate_heatmaps(pass_heatmaps, canvas, align_corners, mode='average'),
-                aggregate_heatmaps(pass_tags, canvas, align_corners, mode='concat'))
+        return (aggregate_heatmaps(pass_heatmaps, canvas, align_corners,
+                                   mode='average'), aggregate_heatmaps(pass_tags, canvas, align_corners, mode='concat'))
 
     def _average_levels(self, feats: Sequence[Tensor], align_corners: bool) -> Tuple[Tensor, Tensor]:
         """Heatmaps of both levels averaged at level 1's size, and the level-0 tags resized to it (both (B, K, H_1,

@@ -25,8 +25,7 @@ from ..heads.swahr_head import SWAHRHead, check_test_cfg
 def _is_batched_pyramid(inputs) -> bool:
     """Preprocessed image pyramid: a list of (B, C, H_s, W_s) batches, one per scale (what the data preprocessor
     returns)."""
-    return isinstance(inputs, list) and bool(inputs) and all(
-        isinstance(x, Tensor) and x.dim() == 4 for x in inputs)
+    return isinstance(inputs, list) and bool(inputs) and all(isinstance(x, Tensor) and x.dim() == 4 for x in inputs)
 
 
 @MODELS.register_module()
@@ -56,39 +55,34 @@ class MultiScaleBottomupPoseEstimator(BottomupPoseEstimator):
         multiscale_test = self.test_cfg.get('multiscale_test', False)
         if not _is_batched_pyramid(inputs):
             if mode == 'predict' and multiscale_test:
-                raise ValueError(
-                    'MultiScaleBottomupPoseEstimator: test_cfg.multiscale_test '
-                    'is True but the inputs are a single batch; use a pipeline '
-                    'with ReferenceBottomupResize(aug_scales=[...]) -> '
-                    'PackMultiScalePoseInputs and the '
-                    'MultiScalePoseDataPreprocessor.')
+                raise ValueError('MultiScaleBottomupPoseEstimator: test_cfg.multiscale_test '
+                                 'is True but the inputs are a single batch; use a pipeline '
+                                 'with ReferenceBottomupResize(aug_scales=[...]) -> '
+                                 'PackMultiScalePoseInputs and the '
+                                 'MultiScalePoseDataPreprocessor.')
             return super().forward(inputs, data_samples, mode)
 
         if mode != 'predict':
-            raise ValueError(
-                'MultiScaleBottomupPoseEstimator: an image pyramid (list of '
-                f'{len(inputs)} batches) is only supported in predict mode, '
-                f'got mode={mode!r}.')
+            raise ValueError('MultiScaleBottomupPoseEstimator: an image pyramid (list of '
+                             f'{len(inputs)} batches) is only supported in predict mode, '
+                             f'got mode={mode!r}.')
         if not multiscale_test:
-            raise ValueError(
-                'MultiScaleBottomupPoseEstimator: got an image pyramid of '
-                f'{len(inputs)} scales but test_cfg.multiscale_test is False.')
+            raise ValueError('MultiScaleBottomupPoseEstimator: got an image pyramid of '
+                             f'{len(inputs)} scales but test_cfg.multiscale_test is False.')
         for d in data_samples:
             aug_scales = d.metainfo.get('aug_scales')
             if not isinstance(aug_scales, list) or \
                     len(aug_scales) + 1 != len(inputs):
-                raise ValueError(
-                    'MultiScaleBottomupPoseEstimator: every data sample needs '
-                    f'metainfo `aug_scales` as a list of {len(inputs) - 1} '
-                    f'scales (inputs has {len(inputs)}), got {aug_scales!r}; '
-                    'pack with PackMultiScalePoseInputs.')
+                raise ValueError('MultiScaleBottomupPoseEstimator: every data sample needs '
+                                 f'metainfo `aug_scales` as a list of {len(inputs) - 1} '
+                                 f'scales (inputs has {len(inputs)}), got {aug_scales!r}; '
+                                 'pack with PackMultiScalePoseInputs.')
         batch_size = inputs[0].shape[0]
         if any(x.shape[0] != batch_size for x in inputs) or \
                 batch_size != len(data_samples):
-            raise ValueError(
-                'MultiScaleBottomupPoseEstimator: every scale must hold the '
-                f'same {len(data_samples)} images, got batch sizes '
-                f'{[x.shape[0] for x in inputs]}.')
+            raise ValueError('MultiScaleBottomupPoseEstimator: every scale must hold the '
+                             f'same {len(data_samples)} images, got batch sizes '
+                             f'{[x.shape[0] for x in inputs]}.')
         if self.metainfo is not None:
             for d in data_samples:
                 d.set_metainfo(self.metainfo)
@@ -126,7 +120,7 @@ def _fields_to_image(fields: PixelData, metainfo: dict) -> PixelData:
         xs = torch.as_tensor(centres_x / canvas_w * 2 - 1, dtype=torch.float32, device=maps.device)
         ys = torch.as_tensor(centres_y / canvas_h * 2 - 1, dtype=torch.float32, device=maps.device)
         grid = torch.stack(torch.meshgrid(xs, ys, indexing='xy'), dim=-1)[None]
-        resampled = F.grid_sample(maps[None].float(), grid, mode='bilinear', padding_mode='zeros',
-                                  align_corners=False)[0]
+        resampled = F.grid_sample(
+            maps[None].float(), grid, mode='bilinear', padding_mode='zeros', align_corners=False)[0]
         out.set_field(resampled, key)
     return out
