@@ -61,13 +61,13 @@ def check_resume_args(argv: Sequence[str]) -> List[str]:
     argv = list(argv)
     allow_fresh = ALLOW_FRESH_START in argv
     argv = [arg for arg in argv if arg != ALLOW_FRESH_START]
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument('config')
+    parser = argparse.ArgumentParser(add_help=False)  # MMPose's own parser prints the help and the usage errors
+    parser.add_argument('config', nargs='?')
     parser.add_argument('--work-dir')
     parser.add_argument('--resume', nargs='?', type=str, const='auto')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args, _ = parser.parse_known_args(argv)
-    if args.resume is None:
+    if args.resume is None or args.config is None or {'-h', '--help'} & set(argv):
         return argv
     try:
         if args.resume == 'auto':

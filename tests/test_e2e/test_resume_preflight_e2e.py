@@ -66,3 +66,18 @@ def test_the_runtime_stops_resume_with_nothing_to_resume(cfg, tmp_path, monkeypa
     assert not list((tmp_path / 'empty').glob('*.pth'))
     build_runner(cfg, tmp_path / 'fresh', {'resume': True, 'allow_fresh_start': True}).train()
     assert (tmp_path / 'fresh' / 'iter_1.pth').is_file()
+
+
+@pytest.mark.parametrize('argv', [['-h'], ['--help'], ['--resume', '-h'], []], ids=['h', 'help', 'resume-h', 'none'])
+def test_help_and_usage_errors_are_left_to_mmpose(argv):
+    """`mim train` runs `train.py -h` and needs exit status 0: the resume pre-check must not parse help or a missing
+    config itself (MMPose's parser prints the help, or the usage error, with every option)."""
+    assert check_resume_args(argv) == argv
+
+
+def test_train_tool_prints_help_with_status_0(monkeypatch, capsys):
+    monkeypatch.setattr(sys, 'argv', ['train.py', '-h'])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_path(str(REPO_ROOT / 'tools' / 'train.py'), run_name='__main__')
+    assert info.value.code == 0
+    assert '--cfg-options' in capsys.readouterr().out
