@@ -26,6 +26,7 @@ from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
 
 from .utils.candidates import NMS_TILE, Candidates, select_candidates
+from .utils.dark import check_blur_kernel, dark_offsets
 from .utils.keypoint_order import reference_keypoint_order, resolve_keypoint_order
 from .utils.refinement import person_tags_at_joints, quarter_offset_signs, search_refine_pixels
 from .utils.tag_grouping import GroupedPeople, GroupingOptions, JointCandidates, group_by_tags
@@ -64,8 +65,15 @@ class AEDecoder(BaseKeypointCodec):
         key_persons_by_first_tag: reference quirk (True): people are keyed by the first tag component of their
             first candidate, and a new person whose key already exists overwrites that person's joint instead.
             False: every unmatched candidate starts a distinct person.
-        adjust: move detected joints by ``quarter_offset`` towards the higher neighbour, then add ``center_shift``.
-        refine: fill missing joints from the whole map (see :mod:`.utils.refinement`).
+        adjust: move detected joints by their sub-pixel offset (``subpixel``), then add ``center_shift``.
+        refine: fill missing joints from the whole map (see :mod:`.utils.refinement`); filled joints get the same
+            sub-pixel offset.
+        subpixel: the sub-pixel offset of adjustment and refinement: ``'quarter'`` (reference) ``quarter_offset``
+            towards the higher neighbour, or ``'dark'``, the Taylor step on the blurred log heatmap
+            (:mod:`.utils.dark`; not in the reference).
+        dark_kernel: odd side of the Gaussian blur before the DARK step, decoding px (only with
+            ``subpixel='dark'``; MMPose's rule ``6 * sigma - 1``: 23 for the sigma-4 px Gaussians that level-1
+            heatmaps at half the input size have on the input canvas).
         center_shift: shift added by adjustment and refinement, decoding px (reference 0.5, for Gaussians centred
             at ``int(x)``; 0 for rounded centres).
         quarter_offset: neighbour step of adjustment and refinement, decoding px (reference 0.25).
@@ -91,6 +99,8 @@ class AEDecoder(BaseKeypointCodec):
                  refine: bool = True,
                  center_shift: float = 0.5,
                  quarter_offset: float = 0.25,
+                 subpixel: str = 'quarter',
+                 dark_kernel: int = 23,
                  tie_tolerance: float = 1e-3,
                  refine_block_size: int = 8) -> None:
         super().__init__()
@@ -106,6 +116,9 @@ class AEDecoder(BaseKeypointCodec):
         for name, value in (('max_instances', max_instances), ('max_match_groups', max_match_groups)):
             if value is not None and value < 1:
                 raise ValueError(f'{name} must be None or >= 1, got {value}')
+        if subpixel not in ('quarter', 'dark'):
+            raise ValueError(f"subpixel must be 'quarter' (reference) or 'dark', got {subpixel!r}")
+        check_blur_kernel(dark_kernel)
         if refine_block_size < 1:
             raise ValueError(f'refine_block_size must be >= 1, got {refine_block_size}')
         if tie_tolerance < 0:
@@ -122,6 +135,8 @@ class AEDecoder(BaseKeypointCodec):
         self.refine = refine
         self.center_shift = float(center_shift)
         self.quarter_offset = float(quarter_offset)
+        self.subpixel = subpixel
+        self.dark_kernel = dark_kernel
         self.refine_block_size = refine_block_size
         self._grouping_kwargs = dict(
             tag_thr=float(tag_thr),
@@ -242,9 +257,9 @@ class AEDecoder(BaseKeypointCodec):
         kpt_y = people.y.astype(np.float64)
         if self.adjust:
             person, joint = np.nonzero(detected)
-            sign_x, sign_y = quarter_offset_signs(heat, joint, people.x[person, joint], people.y[person, joint])
-            kpt_x[person, joint] = (kpt_x[person, joint] + self.quarter_offset * sign_x) + self.center_shift
-            kpt_y[person, joint] = (kpt_y[person, joint] + self.quarter_offset * sign_y) + self.center_shift
+            offset_x, offset_y = self._subpixel_offsets(heat, joint, people.x[person, joint], people.y[person, joint])
+            kpt_x[person, joint] = (kpt_x[person, joint] + offset_x) + self.center_shift
+            kpt_y[person, joint] = (kpt_y[person, joint] + offset_y) + self.center_shift
         # reference: person score = mean over all K values (missing = 0), after adjustment, before refinement
         instance_scores = np.mean(people.value, axis=1).astype(np.float32)
         keypoint_scores = people.value.copy()
@@ -273,10 +288,20 @@ class AEDecoder(BaseKeypointCodec):
         best_x, best_y = search_refine_pixels(
             heatmaps, tags, joint, person_tags[person], block=self.refine_block_size, heat_tile_max=heat_tile_max)
         value = heat[joint, best_y, best_x]
-        sign_x, sign_y = quarter_offset_signs(heat, joint, best_x, best_y)
         fill = value > 0
-        person, joint = person[fill], joint[fill]
-        bx, by = best_x[fill].astype(np.float64), best_y[fill].astype(np.float64)
-        keypoints[person, joint, 0] = (bx + self.center_shift) + self.quarter_offset * sign_x[fill]
-        keypoints[person, joint, 1] = (by + self.center_shift) + self.quarter_offset * sign_y[fill]
+        person, joint, best_x, best_y = person[fill], joint[fill], best_x[fill], best_y[fill]
+        offset_x, offset_y = self._subpixel_offsets(heat, joint, best_x, best_y)
+        keypoints[person, joint, 0] = (best_x.astype(np.float64) + self.center_shift) + offset_x
+        keypoints[person, joint, 1] = (best_y.astype(np.float64) + self.center_shift) + offset_y
         keypoint_scores[person, joint] = value[fill]
+
+    def _subpixel_offsets(self, heat: np.ndarray, joint: np.ndarray, x: np.ndarray,
+                          y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """(M,) float64 x / y offsets, decoding px, of keypoints at integer pixels (x, y) of channels ``joint``.
+
+        heat: (K, H, W) float32 heatmaps; reference: ``quarter_offset`` times the sign towards the higher neighbour.
+        """
+        if self.subpixel == 'dark':
+            return dark_offsets(heat, joint, x, y, self.dark_kernel)
+        sign_x, sign_y = quarter_offset_signs(heat, joint, x, y)
+        return self.quarter_offset * sign_x, self.quarter_offset * sign_y

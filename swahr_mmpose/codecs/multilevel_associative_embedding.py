@@ -111,8 +111,8 @@ class MultiLevelAssociativeEmbedding(BaseKeypointCodec):
         **decode_options: the decoding options, each an argument of :class:`AEDecoder` with the prefix
             ``decode_`` (MMPose's ``AssociativeEmbedding`` naming), e.g. ``decode_keypoint_thr``, ``decode_tag_thr``,
             ``decode_topk``, ``decode_nms_kernel``, ``decode_keypoint_order``, ``decode_max_instances``,
-            ``decode_refine``; :class:`AEDecoder` defines each one and its default. ``decode_center_shift``
-            defaults to 0.5 for truncated centres and 0 for rounded ones (``None`` too).
+            ``decode_refine``, ``decode_subpixel``; :class:`AEDecoder` defines each one and its default.
+            ``decode_center_shift`` defaults to 0.5 for truncated centres and 0 for rounded ones (``None`` too).
     """
 
     field_mapping_table = dict(heatmaps='heatmaps', heatmap_mask='heatmap_mask')
