@@ -38,7 +38,9 @@ model = dict(
 custom_hooks = _base_.custom_hooks + [dict(type='ChannelsLastHook')]
 
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-optim_wrapper = dict(optimizer=dict(lr=0.004))
+# bfloat16 autocast where the CPU (or GPU) has native bfloat16 kernels, float32 elsewhere; decided at the first step
+# and logged (swahr_mmpose/engine/optim_wrappers). On CPUs without them (e.g. AVX2-only) training is float32, as before.
+optim_wrapper = dict(type='NativeBF16OptimWrapper', optimizer=dict(lr=0.004))  # precision='auto'
 auto_scale_lr = dict(base_batch_size=16)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=warmup_iters),

@@ -34,6 +34,7 @@ import yaml
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
+from ..utils.precision import cpu_has_native_bf16
 from .inference import describe_machine
 
 MAIN_JOB_CONFIG = 'configs/swahr_hrnet_w32_synthetic.py'
@@ -135,12 +136,6 @@ def _why(exc: BaseException) -> str:
 
 def selected(pattern: Optional[str], name: str) -> bool:
     return pattern is None or re.search(pattern, name) is not None
-
-
-def cpu_has_native_half() -> bool:
-    """Whether oneDNN has bfloat16 / float16 kernels on this CPU (else CPU autocast emulates them, very slowly)."""
-    ops = torch.ops.mkldnn
-    return any(getattr(ops, f'_is_mkldnn_{t}_supported', lambda: False)() for t in ('bf16', 'fp16'))
 
 
 def _cell(fn, *args, **kwargs):
@@ -276,8 +271,8 @@ class ZooBenchmark:
                                                                                                      True)):
             if key not in s.train_variants:
                 variants[key] = 'not run: --quick' if len(s.train_variants) == 1 else 'not run: not selected'
-            elif dtype and self.device.type == 'cpu' and not cpu_has_native_half():
-                variants[key] = ('not run: this CPU has no oneDNN bfloat16/float16 kernels (autocast emulates them: '
+            elif dtype and self.device.type == 'cpu' and not cpu_has_native_bf16():
+                variants[key] = ('not run: this CPU has no oneDNN bfloat16 kernels (autocast emulates them: '
                                  'minutes per forward)')
             else:
                 self.log(f'    {key}')

@@ -1,2 +1,2 @@
-"""Engine components (hooks)."""
-from . import hooks  # noqa: F401
+"""Engine components (hooks, optimizer wrappers)."""
+from . import hooks, optim_wrappers  # noqa: F401

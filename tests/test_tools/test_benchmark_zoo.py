@@ -50,12 +50,12 @@ def result(tmp_path_factory):
         eval_models='coco_like')  # validation and ONNX once (the slowest columns)
     models = [ZooModel('tiny_coco_like', str(config)), ZooModel('tiny (main job)', str(config), 'main_job')]
     # this CPU may lack oneDNN half kernels; the tiny model is cheap enough to time under emulated bfloat16 anyway
-    original = zoo.cpu_has_native_half
-    zoo.cpu_has_native_half = lambda: True
+    original = zoo.cpu_has_native_bf16
+    zoo.cpu_has_native_bf16 = lambda: True
     try:
         return run_zoo_benchmark(REPO, models, settings, log=lambda msg: None)
     finally:
-        zoo.cpu_has_native_half = original
+        zoo.cpu_has_native_bf16 = original
 
 
 def test_every_column_is_measured(result):
