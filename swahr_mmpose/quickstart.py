@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
+import torch
 
 METRICS = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR')
 # The built-in set of the main job: still several people per image (1-4), a 3x range of person heights, occlusion,
@@ -207,7 +208,9 @@ def run_quickstart(config: str = DEFAULT_CONFIG,
         stopped_early=stopped_early,
         seed=seed,
         data_seed=data_seed,
-        config=osp.basename(config))
+        config=osp.basename(config),
+        precision=training_precision(runner.optim_wrapper) if iters != 0 else 'not trained',
+        decoder=describe_decoder(runner.model.head.decoder))
     result_file = osp.join(work_dir, 'predictions.keypoints.json')  # written by CocoMetric (outfile_prefix)
     if osp.isfile(result_file):
         summary['ap_by_size'] = ap_by_person_size(cfg.test_evaluator.ann_file, result_file)
@@ -230,6 +233,23 @@ def run_quickstart(config: str = DEFAULT_CONFIG,
     return summary
 
 
+def training_precision(optim_wrapper) -> str:
+    """What the training steps ran in: ``'bfloat16 autocast'``, ``'float16 autocast'`` or ``'float32'``."""
+    dtype = getattr(optim_wrapper, 'autocast_dtype', None) or getattr(optim_wrapper, 'cast_dtype', None)
+    if dtype is None and type(optim_wrapper).__name__ == 'AmpOptimWrapper':
+        dtype = torch.float16  # MMEngine's default autocast dtype on CUDA
+    name = f'{str(dtype).replace("torch.", "")} autocast' if dtype is not None else 'float32'
+    return f'{name} ({type(optim_wrapper).__name__})'
+
+
+def describe_decoder(codec) -> str:
+    """The decoding options that change poses: threshold and sub-pixel method (see ``AEDecoder``)."""
+    decoder = getattr(codec, 'decoder', codec)
+    subpixel = getattr(decoder, 'subpixel', 'quarter')
+    method = f"DARK, blur {decoder.dark_kernel} px" if subpixel == 'dark' else 'reference quarter-pixel'
+    return f'{type(decoder).__name__}, keypoint_thr {decoder.keypoint_thr:g}, sub-pixel: {method}'
+
+
 def format_summary(summary: Dict[str, object], work_dir: str) -> List[str]:
     """The block the quickstart prints at the end."""
     lines = ['=' * 88]
@@ -242,6 +262,8 @@ def format_summary(summary: Dict[str, object], work_dir: str) -> List[str]:
         ]
     lines.append(f"quickstart ({summary['config']}, seed {summary['seed']}): trained {summary['iters']} iterations in "
                  f"{summary['train_minutes']:.1f} min")
+    if summary.get('precision'):
+        lines.append(f"training precision: {summary['precision']}; decoder: {summary['decoder']}")
     lines.append('COCO keypoint metrics on the synthetic validation set (CocoMetric, flip test):')
     lines.append('  ' + ''.join(f'{name:>9s}' for name in METRICS))
     lines.append('  ' + ''.join(f"{summary.get(f'coco/{name}', float('nan')):9.3f}" for name in METRICS))

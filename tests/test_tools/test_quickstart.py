@@ -6,6 +6,7 @@ import json
 import cv2
 
 from swahr_mmpose.quickstart import format_summary, rescale_schedule, run_quickstart
+from swahr_mmpose.utils.precision import cpu_has_native_bf16
 
 
 def test_quickstart_end_to_end_on_a_tiny_set(tmp_path, capsys):
@@ -34,6 +35,11 @@ def test_quickstart_end_to_end_on_a_tiny_set(tmp_path, capsys):
     assert saved['coco/AP'] == summary['coco/AP']
     out = capsys.readouterr().out
     assert 'error analysis: AP' in out and 'AP by person size' in out and 'CUT SHORT' not in out
+    # the synthetic config trains in bfloat16 only where this CPU has native kernels, and says so
+    precision = 'bfloat16 autocast' if cpu_has_native_bf16() else 'float32'
+    assert summary['precision'] == f'{precision} (NativeBF16OptimWrapper)'
+    assert summary['decoder'].startswith('AEDecoder, keypoint_thr 0.12, sub-pixel: ')
+    assert f"training precision: {summary['precision']}; decoder: {summary['decoder']}" in out
     # a second run reuses the generated data
     assert (tmp_path / 'data' / 'generator_args.json').is_file()
 
