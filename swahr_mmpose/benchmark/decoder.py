@@ -4,7 +4,8 @@ Workload: synthetic SWAHR-like decoder inputs (:func:`swahr_mmpose.testing.make_
 and L=2 tag maps per joint (original + flipped, as with flip test), painted at 1/4 resolution and resized to the
 input canvas, with 1, 10 and 30 people. Every decoder gets the same maps on the same device:
 
-1. ours: ``AEDecoder()`` with the reference defaults (no cap on the number of people, like the reference);
+1. ours: ``AEDecoder()`` with the reference defaults (no cap on the number of people, like the reference), and
+   beside it ``AEDecoder(subpixel='dark')`` (DARK sub-pixel offsets instead of the quarter offset; its cost);
 2. MMPose: ``AssociativeEmbedding`` configured as MMPose's AE config (reference joint order, top-k 30, NMS 5, centre
    shift 0.5, heatmap size = canvas since maps are restored to the input first) with ``decode_max_instances=30`` as
    in that config file: it stops refining people beyond 30, so it does less work on crowded maps;
@@ -46,7 +47,7 @@ def run_decoder_benchmark(people: Sequence[int] = (1, 10, 30),
                           clock: str = 'wall') -> List[Dict[str, float]]:
     """Seconds per image of each decoder, one row per people count (median over repeats)."""
     device = torch.device(device or 'cpu')
-    ours = AEDecoder()
+    ours, ours_dark = AEDecoder(), AEDecoder(subpixel='dark')
     mmpose_cap30, mmpose = mmpose_ae_codec(canvas, 30), mmpose_ae_codec(canvas, None)
     rows = []
     for num_people in people:
@@ -65,6 +66,7 @@ def run_decoder_benchmark(people: Sequence[int] = (1, 10, 30),
             munkres_calls=ours.munkres_calls - munkres_before,
             mmpose_people=int(mmpose.batch_decode(heatmaps, tags)[0][0].shape[0]),
             ours_s=time_it(ours, repeats),
+            ours_dark_s=time_it(ours_dark, repeats),
             mmpose_cap30_s=time_it(mmpose_cap30, mmpose_repeats),
             mmpose_s=time_it(mmpose, mmpose_repeats))
         row['speedup_vs_cap30'] = row['mmpose_cap30_s'] / row['ours_s']
@@ -80,13 +82,13 @@ def format_decoder_benchmark(rows: List[Dict[str, float]], canvas: int, device: 
         f'AE decoding of one {canvas}x{canvas} image, K=17, L=2 tag maps per joint, device {device}, '
         f'{torch.get_num_threads()} threads, {clock} clock; median of {repeats} (ours) / {mmpose_repeats} (MMPose) '
         'runs',
-        f"{'people':>6} {'found':>5} {'MMPose':>6} {'ours ms':>8} {'MMPose cap30 ms':>15} {'uncapped ms':>11} "
-        f"{'vs cap30':>8} {'vs uncapped':>11}",
+        f"{'people':>6} {'found':>5} {'MMPose':>6} {'ours ms':>8} {'DARK ms':>8} {'MMPose cap30 ms':>15} "
+        f"{'uncapped ms':>11} {'vs cap30':>8} {'vs uncapped':>11}",
     ]
     for r in rows:
         lines.append(f"{r['people']:>6} {r['decoded_people']:>5} {r['mmpose_people']:>6} {r['ours_s'] * 1e3:>8.1f} "
-                     f"{r['mmpose_cap30_s'] * 1e3:>15.1f} {r['mmpose_s'] * 1e3:>11.1f} "
+                     f"{r['ours_dark_s'] * 1e3:>8.1f} {r['mmpose_cap30_s'] * 1e3:>15.1f} {r['mmpose_s'] * 1e3:>11.1f} "
                      f"{r['speedup_vs_cap30']:>7.1f}x {r['speedup_vs_uncapped']:>10.1f}x")
     lines.append('found / MMPose: people returned by AEDecoder (the reference rules, no cap) / by MMPose uncapped; '
-                 'cap30: MMPose with decode_max_instances=30 as in its AE config')
+                 "DARK: AEDecoder(subpixel='dark'); cap30: MMPose with decode_max_instances=30 as in its AE config")
     return lines

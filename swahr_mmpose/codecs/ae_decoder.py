@@ -72,8 +72,8 @@ class AEDecoder(BaseKeypointCodec):
             towards the higher neighbour, or ``'dark'``, the Taylor step on the blurred log heatmap
             (:mod:`.utils.dark`; not in the reference).
         dark_kernel: odd side of the Gaussian blur before the DARK step, decoding px (only with
-            ``subpixel='dark'``; MMPose's rule ``6 * sigma - 1``: 23 for the sigma-4 px Gaussians that level-1
-            heatmaps at half the input size have on the input canvas).
+            ``subpixel='dark'``; default 11, MMPose's default for sigma-2 heatmaps). On the main job's maps wider
+            blurs lost AP (docs/synthetic_results.md).
         center_shift: shift added by adjustment and refinement, decoding px (reference 0.5, for Gaussians centred
             at ``int(x)``; 0 for rounded centres).
         quarter_offset: neighbour step of adjustment and refinement, decoding px (reference 0.25).
@@ -100,7 +100,7 @@ class AEDecoder(BaseKeypointCodec):
                  center_shift: float = 0.5,
                  quarter_offset: float = 0.25,
                  subpixel: str = 'quarter',
-                 dark_kernel: int = 23,
+                 dark_kernel: int = 11,
                  tie_tolerance: float = 1e-3,
                  refine_block_size: int = 8) -> None:
         super().__init__()

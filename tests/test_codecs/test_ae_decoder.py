@@ -511,4 +511,4 @@ def test_benchmark_tool_runs(capsys):
     ])
     assert code == 0
     out = capsys.readouterr().out
-    assert 'PASS' in out and 'MMPose cap30 ms' in out and len(out.splitlines()) == 6
+    assert 'PASS' in out and 'MMPose cap30 ms' in out and 'DARK ms' in out and len(out.splitlines()) == 6

@@ -8,9 +8,9 @@ and Hessian of the log map (the ±2 px stencil of MMPose's ``refine_keypoints_da
 border, or with a singular Hessian, keep offset 0 — MMPose's rules, so that the result equals
 ``mmpose.codecs.utils.refine_keypoints_dark`` up to float rounding (it inverts in float32, this in float64).
 
-Units: pixels of the decoding canvas (SWAHR decodes at the network-input canvas, so the Gaussians there are about
-``2 * sigma`` px wide for level-1 heatmaps at half the input size; MMPose's rule of thumb for the blur kernel is
-``6 * sigma - 1``).
+Units: pixels of the decoding canvas (SWAHR decodes at the network-input canvas). MMPose's rule of thumb for the
+blur kernel is ``6 * sigma - 1`` (11 for sigma 2); on the main job's maps wider blurs lost AP
+(docs/synthetic_results.md).
 """
 from typing import Tuple
 
