@@ -52,6 +52,7 @@ class AggregatedPoseNetwork(nn.Module):
         flip_test: add the flipped pass (``flip_indices`` required).
         flip_indices: (K,) symmetric joint of each joint (the dataset's ``flip_indices``).
         align_corners: ``test_cfg.align_corners`` (bilinear resizes).
+        flip_shift: ``test_cfg.flip_shift`` (level-1 px shift of the flipped pass; 0 in the reference).
         normalize: apply the data preprocessor's channel conversion and ``(x - mean) / std`` in the graph; the
             input is then the raw BGR 0..255 canvas.
     """
@@ -61,7 +62,8 @@ class AggregatedPoseNetwork(nn.Module):
                  flip_test: bool = False,
                  flip_indices: Optional[Sequence[int]] = None,
                  align_corners: bool = False,
-                 normalize: bool = True) -> None:
+                 normalize: bool = True,
+                 flip_shift: float = 0.0) -> None:
         super().__init__()
         head = model.head
         if not hasattr(head, 'split_outputs'):
@@ -76,6 +78,7 @@ class AggregatedPoseNetwork(nn.Module):
         self.model = model
         self.flip_test = flip_test
         self.align_corners = align_corners
+        self.flip_shift = float(flip_shift)
         self.normalizer = InputNormalizer.from_data_preprocessor(model.data_preprocessor) if normalize else None
 
     def forward(self, image: Tensor) -> Tuple[Tensor, Tensor]:
@@ -85,7 +88,7 @@ class AggregatedPoseNetwork(nn.Module):
         if self.flip_test:
             passes.append(self.model.extract_feat(inputs.flip(-1)))
         canvas = (image.shape[-1], image.shape[-2])
-        return self.model.head.aggregate_passes(passes, canvas, self.flip_indices, self.align_corners)
+        return self.model.head.aggregate_passes(passes, canvas, self.flip_indices, self.align_corners, self.flip_shift)
 
 
 class RawPoseNetwork(nn.Module):
@@ -192,6 +195,7 @@ def build_metadata(cfg, model: nn.Module, flip_test: bool, outputs: str, opset: 
         outputs=outputs,
         flip_test=flip_test,
         align_corners=bool(model.test_cfg.get('align_corners', False)),
+        flip_shift=float(model.test_cfg.get('flip_shift', 0.0)),
         input='image: (B, 3, H, W) float32 BGR 0..255 canvas of ReferenceBottomupResize',
         test_resize=_jsonable(reference_resize_kwargs(cfg)),
         codec=codec,
@@ -253,7 +257,8 @@ def export_onnx(config,
 
     if outputs == 'aggregated':
         flip_indices = metadata['dataset_meta'].get('flip_indices') if flip_test else None
-        network = AggregatedPoseNetwork(model, flip_test, flip_indices, metadata['align_corners'])
+        network = AggregatedPoseNetwork(
+            model, flip_test, flip_indices, metadata['align_corners'], flip_shift=metadata['flip_shift'])
         output_names = ['heatmaps', 'tags']
     else:
         network = RawPoseNetwork(model)

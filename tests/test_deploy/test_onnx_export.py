@@ -102,6 +102,32 @@ def test_graph_outputs_equal_swahr_head_predict_maps(exported, flip):
         np.testing.assert_allclose(tags[0], fields.tags.numpy(), rtol=0, atol=1e-5)
 
 
+def test_flip_shift_is_exported(exported, tmp_path):
+    """test_cfg.flip_shift goes into the graph (and the metadata): its maps equal SWAHRHead.predict's."""
+    import copy
+
+    model = copy.deepcopy(exported['model'])
+    model.test_cfg = dict(model.test_cfg, flip_test=True, flip_shift=-0.5)
+    path = str(tmp_path / 'shifted.onnx')
+    export_onnx(exported['cfg'], None, path, flip_test=True, model=model)
+    meta = read_metadata(path)
+    assert meta['flip_shift'] == -0.5
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    canvas = torch.randint(0, 256, (1, 3, 128, 192), generator=torch.Generator().manual_seed(1))
+    heatmaps, tags = session.run(None, {'image': canvas.float().numpy()})
+    prep = model.data_preprocessor
+    inputs = (canvas[:, [2, 1, 0]].float() - prep.mean) / prep.std
+    sample = PoseDataSample(metainfo=dict(input_size=(192, 128), flip_indices=meta['dataset_meta']['flip_indices']))
+    with torch.no_grad():
+        feats = [model.extract_feat(inputs), model.extract_feat(inputs.flip(-1))]
+        test_cfg = dict(flip_test=True, flip_shift=-0.5, output_heatmaps=True)
+        _, (fields, ) = model.head.predict(feats, [sample], test_cfg=test_cfg)
+        _, (unshifted, ) = model.head.predict(feats, [sample], test_cfg=dict(test_cfg, flip_shift=0.0))
+    np.testing.assert_allclose(heatmaps[0], fields.heatmaps.numpy(), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(tags[0], fields.tags.numpy(), rtol=0, atol=1e-5)
+    assert np.abs(heatmaps[0] - unshifted.heatmaps.numpy()).max() > 1e-3
+
+
 @pytest.mark.parametrize('flip', [False, True])
 def test_onnxruntime_poses_match_pytorch(exported, flip):
     """Same people, keypoints within 1e-2 image px, scores within 1e-4, on 8 images of 4 shapes; at most one image

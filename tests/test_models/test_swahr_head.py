@@ -231,3 +231,42 @@ def test_depthwise_scale_conv_equals_the_plain_convolution():
     grad, = torch.autograd.grad(y.square().sum(), conv.weight)
     grad_plain, = torch.autograd.grad(plain(x).square().sum(), plain.weight)
     torch.testing.assert_close(grad, grad_plain, rtol=1e-4, atol=1e-5)
+
+
+def test_shift_width_moves_columns_with_linear_interpolation():
+    from swahr_mmpose.models.heads.swahr_head import shift_width
+
+    maps = torch.arange(12.0).reshape(1, 2, 6)  # rows [0..5], [6..11]
+    assert torch.equal(shift_width(maps, 0.0), maps)
+    assert torch.equal(shift_width(maps, 1.0)[0, 0], torch.tensor([0., 0., 1., 2., 3., 4.]))  # edge repeated
+    assert torch.equal(shift_width(maps, -2.0)[0, 1], torch.tensor([8., 9., 10., 11., 11., 11.]))
+    torch.testing.assert_close(shift_width(maps, -0.5)[0, 0], torch.tensor([0.5, 1.5, 2.5, 3.5, 4.5, 5.0]))
+    torch.testing.assert_close(shift_width(maps, 0.25)[0, 0], torch.tensor([0., 0.75, 1.75, 2.75, 3.75, 4.75]))
+
+
+def test_flip_shift_moves_only_the_flipped_pass():
+    """test_cfg.flip_shift (level-1 px) shifts the flipped-back heatmaps and tags before the passes are combined;
+    0 is the reference aggregation."""
+    from mmpose.models.utils.tta import aggregate_heatmaps, flip_heatmaps
+
+    from swahr_mmpose.models.heads.swahr_head import shift_width
+
+    torch.manual_seed(0)
+    model = build_model().eval()
+    for p in model.head.parameters():  # N(0, 0.001) init gives flat maps; scaled weights make them vary
+        p.data.mul_(30.0)
+    flip_indices = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
+    image = torch.rand(1, 3, 64, 64)
+    head = model.head
+    with torch.no_grad():
+        passes = [model.extract_feat(image), model.extract_feat(image.flip(-1))]
+        reference = head.aggregate_passes(passes, (64, 64), flip_indices)
+        shifted = head.aggregate_passes(passes, (64, 64), flip_indices, flip_shift=-0.5)
+        plain_hm, plain_tags = head._average_levels(passes[0], False)
+        flip_hm, flip_tags = head._average_levels(passes[1], False)
+        flip_hm = shift_width(flip_heatmaps(flip_hm, flip_indices, shift_heatmap=False), -0.5)
+        flip_tags = shift_width(flip_heatmaps(flip_tags, flip_indices, shift_heatmap=False), -0.5)
+    torch.testing.assert_close(shifted[0], aggregate_heatmaps([plain_hm, flip_hm], (64, 64), False, mode='average'))
+    torch.testing.assert_close(shifted[1], aggregate_heatmaps([plain_tags, flip_tags], (64, 64), False, mode='concat'))
+    assert not torch.allclose(shifted[0], reference[0])
+    torch.testing.assert_close(shifted[1][:, :K], reference[1][:, :K])  # the plain pass's tags are untouched

@@ -13,6 +13,7 @@ Submodule names and parameter shapes equal the official SWAHR / HigherHRNet ones
 ``deconv_layers``, ``conv_scale_layers``), so official checkpoints convert by adding the ``head.`` prefix only. With
 ``with_scale=False`` the head is plain HigherHRNet.
 """
+import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -28,7 +29,7 @@ from torch import Tensor, nn
 
 NUM_LEVELS = 2
 # test_cfg keys SWAHRHead / the bottom-up estimator read; anything else is a typo.
-TEST_CFG_KEYS = frozenset({'multiscale_test', 'flip_test', 'align_corners', 'output_heatmaps'})
+TEST_CFG_KEYS = frozenset({'multiscale_test', 'flip_test', 'flip_shift', 'align_corners', 'output_heatmaps'})
 
 
 class DepthwiseConv2d(nn.Conv2d):
@@ -71,6 +72,20 @@ def _deconv_block(in_channels: int, out_channels: int, num_basic_blocks: int) ->
     ]
     layers += [nn.Sequential(BasicBlock(out_channels, out_channels)) for _ in range(num_basic_blocks)]
     return nn.Sequential(*layers)
+
+
+def shift_width(maps: Tensor, shift: float) -> Tensor:
+    """Move ``maps`` (..., W) by ``shift`` px along W (positive: to the right), linearly interpolated, edge columns
+    repeated: ``out[..., x] = maps[..., x - shift]``. Built from ``index_select`` so that it traces into ONNX."""
+    whole = math.floor(shift)
+    frac = shift - whole
+    columns = torch.arange(maps.shape[-1], device=maps.device)
+    last = maps.shape[-1] - 1
+    near = maps.index_select(-1, (columns - whole).clamp(0, last))
+    if frac == 0:
+        return near
+    far = maps.index_select(-1, (columns - whole - 1).clamp(0, last))
+    return near * (1 - frac) + far * frac
 
 
 def check_test_cfg(test_cfg: dict) -> None:
@@ -297,7 +312,8 @@ class SWAHRHead(BaseHead):
         the two levels are averaged per pass first (level 0's heatmaps and tags resized as one tensor, see
         :meth:`_average_levels`), and maps are resized to the input canvas, not ``img_shape``. The result equals the
         official test path bit for bit (``tests/test_models/test_predict_equals_reference.py``). The scale maps are
-        not used at test time.
+        not used at test time. ``test_cfg['flip_shift']`` (level-1 px, default 0 = the reference) moves the
+        flipped-back pass horizontally before the passes are combined (:meth:`aggregate_passes`).
 
         Returns:
             A list of ``InstanceData`` with ``keypoints`` (N, K, 2) in model input px, ``keypoint_scores`` (N, K)
@@ -310,6 +326,7 @@ class SWAHRHead(BaseHead):
         check_test_cfg(test_cfg)
         multiscale_test = test_cfg.get('multiscale_test', False)
         flip_test = test_cfg.get('flip_test', False)
+        flip_shift = float(test_cfg.get('flip_shift', 0.0))
         align_corners = test_cfg.get('align_corners', False)
 
         metainfo = batch_data_samples[0].metainfo
@@ -340,7 +357,7 @@ class SWAHRHead(BaseHead):
             passes = per_scale_feats[i] if flip_test else [per_scale_feats[i]]
             if flip_test and len(passes) != 2:
                 raise ValueError('flip_test expects [feats, flipped feats] per scale.')
-            heatmaps, scale_tags = self.aggregate_passes(passes, canvas, flip_indices, align_corners)
+            heatmaps, scale_tags = self.aggregate_passes(passes, canvas, flip_indices, align_corners, flip_shift)
             scale_heatmaps.append(heatmaps)
             if scales[i] == 1.0 or len(scales) == 1:
                 tags = scale_tags
@@ -360,7 +377,8 @@ class SWAHRHead(BaseHead):
                          passes: Sequence[Sequence[Tensor]],
                          canvas: Tuple[int, int],
                          flip_indices: Optional[Sequence[int]] = None,
-                         align_corners: bool = False) -> Tuple[Tensor, Tensor]:
+                         align_corners: bool = False,
+                         flip_shift: float = 0.0) -> Tuple[Tensor, Tensor]:
         """One scale of the test-time aggregation (also traced into the ONNX export).
 
         Args:
@@ -368,6 +386,10 @@ class SWAHRHead(BaseHead):
             canvas: (w, h) of the input canvas, input px.
             flip_indices: (K,) symmetric joint of each joint; needed for the flipped pass.
             align_corners: of the bilinear resizes.
+            flip_shift: horizontal shift of the flipped-back pass (heatmaps and tags), in px of the level-1 maps
+                (half the input resolution), positive to the right, before the passes are resized and combined
+                (``test_cfg.flip_shift``). 0: the reference. Not in the reference: a calibration for models whose
+                flipped pass lands beside the plain one (docs/synthetic_results.md).
 
         Returns:
             heatmaps (B, K, h, w): the passes' level-averaged heatmaps resized to the canvas and averaged; tags
@@ -379,6 +401,8 @@ class SWAHRHead(BaseHead):
             if flipped:  # undo the flip, swap left/right joints
                 heatmaps = flip_heatmaps(heatmaps, flip_indices, shift_heatmap=False)
                 level0_tags = flip_heatmaps(level0_tags, flip_indices, shift_heatmap=False)
+                if flip_shift:
+                    heatmaps, level0_tags = shift_width(heatmaps, flip_shift), shift_width(level0_tags, flip_shift)
             pass_heatmaps.append(heatmaps)
             pass_tags.append(level0_tags)
         return (aggregate_heatmaps(pass_heatmaps, canvas, align_corners,
