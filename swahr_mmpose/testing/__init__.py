@@ -2,7 +2,7 @@
 configs.
 The reference oracles live in ``tests/oracles``."""
 from .images import make_images
-from .synthetic_ae_maps import SyntheticAEMaps, make_synthetic_ae_maps
+from .synthetic_ae_maps import SyntheticAEMaps, make_clean_ae_maps, make_synthetic_ae_maps
 from .tiny_models import tiny_hrnet
 
-__all__ = ['SyntheticAEMaps', 'make_synthetic_ae_maps', 'make_images', 'tiny_hrnet']
+__all__ = ['SyntheticAEMaps', 'make_clean_ae_maps', 'make_synthetic_ae_maps', 'make_images', 'tiny_hrnet']

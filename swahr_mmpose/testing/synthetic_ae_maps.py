@@ -146,3 +146,10 @@ def make_synthetic_ae_maps(num_people: int,
         keypoints=keypoints,
         peak_values=peak_values,
         person_tags=person_tags)
+
+
+def make_clean_ae_maps(num_people: int, **kwargs) -> SyntheticAEMaps:
+    """:func:`make_synthetic_ae_maps` without noise, weak or missing joints: every joint a clean painted peak
+    (``kwargs`` as there; the four clean settings may not be overridden)."""
+    return make_synthetic_ae_maps(
+        num_people, weak_ratio=0.0, absent_ratio=0.0, heatmap_noise=0.0, tag_noise=0.0, **kwargs)

@@ -13,7 +13,7 @@ from swahr_mmpose.codecs.utils import candidates
 from swahr_mmpose.codecs.utils.candidates import greater_than, nms_peak_mask, nms_peaks_above, pool_tiles
 from swahr_mmpose.codecs.utils.refinement import search_refine_pixels
 from swahr_mmpose.codecs.utils.tag_grouping import assign_candidates, has_relevant_near_tie, munkres_assignment
-from swahr_mmpose.testing import make_synthetic_ae_maps
+from swahr_mmpose.testing import make_clean_ae_maps, make_synthetic_ae_maps
 from oracles.reference_grouping import reference_decode
 from refinement_checks import best_refine_pixels, refine_scores
 
@@ -79,18 +79,8 @@ def test_num_keypoints_from_the_maps():
 
 def test_recovers_known_people():
     # painted at full resolution (stride 1): a bilinear resize would put the maxima on the coarse grid instead
-    sample = make_synthetic_ae_maps(
-        3,
-        canvas_size=(384, 320),
-        stride=1,
-        sigma=3.0,
-        person_height=(150, 170),
-        weak_ratio=0.0,
-        absent_ratio=0.0,
-        heatmap_noise=0.0,
-        tag_noise=0.0,
-        min_separation=140,
-        seed=3)
+    sample = make_clean_ae_maps(
+        3, canvas_size=(384, 320), stride=1, sigma=3.0, person_height=(150, 170), min_separation=140, seed=3)
     keypoints, keypoint_scores, instance_scores = AEDecoder().decode(sample.heatmaps, sample.tags)
     assert keypoints.shape == (3, 17, 2) and keypoint_scores.shape == (3, 17) and instance_scores.shape == (3, )
     # match decoded people to the painted ones by their nose tag

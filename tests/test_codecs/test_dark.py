@@ -6,7 +6,7 @@ from mmpose.codecs.utils import refine_keypoints_dark
 
 from swahr_mmpose.codecs import AEDecoder, MultiLevelAssociativeEmbedding
 from swahr_mmpose.codecs.utils.dark import dark_offsets
-from swahr_mmpose.testing import make_synthetic_ae_maps
+from swahr_mmpose.testing import make_clean_ae_maps, make_synthetic_ae_maps
 
 
 def keypoint_errors(decoded, truth):
@@ -48,18 +48,8 @@ def test_border_and_flat_maps_give_zero_offsets():
 
 @pytest.mark.parametrize('stride,sigma', [(1, 3.0), (2, 2.0)])
 def test_dark_recovers_painted_centres(stride, sigma):
-    sample = make_synthetic_ae_maps(
-        3,
-        canvas_size=(384, 320),
-        stride=stride,
-        sigma=sigma,
-        person_height=(150, 170),
-        weak_ratio=0.0,
-        absent_ratio=0.0,
-        heatmap_noise=0.0,
-        tag_noise=0.0,
-        min_separation=140,
-        seed=3)
+    sample = make_clean_ae_maps(
+        3, canvas_size=(384, 320), stride=stride, sigma=sigma, person_height=(150, 170), min_separation=140, seed=3)
     quarter = AEDecoder().decode(sample.heatmaps, sample.tags)
     dark = AEDecoder(subpixel='dark', dark_kernel=23).decode(sample.heatmaps, sample.tags)
     quarter_error = keypoint_errors(quarter[0], sample.keypoints)
@@ -72,18 +62,8 @@ def test_dark_recovers_painted_centres(stride, sigma):
 
 
 def test_refined_joints_get_dark_offsets_too():
-    sample = make_synthetic_ae_maps(
-        2,
-        canvas_size=(256, 256),
-        stride=1,
-        sigma=3.0,
-        person_height=(120, 140),
-        weak_ratio=0.0,
-        absent_ratio=0.0,
-        heatmap_noise=0.0,
-        tag_noise=0.0,
-        min_separation=100,
-        seed=5)
+    sample = make_clean_ae_maps(
+        2, canvas_size=(256, 256), stride=1, sigma=3.0, person_height=(120, 140), min_separation=100, seed=5)
     heatmaps = sample.heatmaps.clone()
     # weaken one joint of every person below the detection threshold: only refinement can find it
     heatmaps[5] *= 0.08

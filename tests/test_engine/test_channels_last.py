@@ -1,30 +1,16 @@
 """ChannelsLastHook: the model's 4-D tensors change layout, not values, and training and inference give the same
 numbers as in the default layout."""
 import copy
-import os.path as osp
 from types import SimpleNamespace
 
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmpose.registry import HOOKS, MODELS
+from mmpose.registry import HOOKS
 
-from swahr_mmpose.testing import tiny_hrnet
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tiny_synthetic import tiny_synthetic_model
 
 
 def tiny_model():
-    init_default_scope('mmpose')
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'swahr_hrnet_w32_synthetic.py'))
-    cfg.model.backbone = tiny_hrnet(8)
-    cfg.model.head.in_channels = 8
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    for p in model.head.parameters():  # N(0, 0.001) init gives no peaks; scaled weights make predictions non-trivial
-        p.data.mul_(30.0)
-    return model
+    return tiny_synthetic_model(head_scale=30.0)
 
 
 def test_hook_converts_in_place_and_keeps_outputs(one_torch_thread):

@@ -1,7 +1,6 @@
 """NativeBF16OptimWrapper: bfloat16 autocast exactly where it was decided (native kernels, or forced), float32
 otherwise with the same numbers as MMEngine's plain OptimWrapper, the decision logged once, losses in float32."""
 import copy
-import os.path as osp
 
 import pytest
 import torch
@@ -9,23 +8,10 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
-from mmpose.registry import MODELS, OPTIM_WRAPPERS
+from mmpose.registry import OPTIM_WRAPPERS
 
 from swahr_mmpose.engine.optim_wrappers import native_bf16 as wrapper_module
-from swahr_mmpose.testing import tiny_hrnet
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def tiny_swahr():
-    init_default_scope('mmpose')
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'swahr_hrnet_w32_synthetic.py'))
-    cfg.model.backbone = tiny_hrnet(8)
-    cfg.model.head.in_channels = 8
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model
+from tiny_synthetic import SYNTHETIC_CONFIG, tiny_synthetic_model
 
 
 def build(model, precision):
@@ -59,7 +45,7 @@ def test_decision(precision, native, expected, monkeypatch, capsys):
 
 
 def test_float32_equals_plain_optim_wrapper(one_torch_thread):
-    model = tiny_swahr().train()
+    model = tiny_synthetic_model().train()
     reference = copy.deepcopy(model)
     ours = build(model, 'float32')
     plain = OptimWrapper(optimizer=torch.optim.Adam(reference.parameters()))
@@ -79,7 +65,7 @@ def test_bfloat16_train_step_keeps_losses_float32_and_close(one_torch_thread, ti
     from mmpose.registry import DATASETS
 
     init_default_scope('mmpose')
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'swahr_hrnet_w32_synthetic.py'))
+    cfg = Config.fromfile(SYNTHETIC_CONFIG)
     dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     dataset_cfg.update(
         data_root=str(tiny_coco),
@@ -88,7 +74,7 @@ def test_bfloat16_train_step_keeps_losses_float32_and_close(one_torch_thread, ti
     dataset = DATASETS.build(dataset_cfg)
     batch = pseudo_collate([dataset[i] for i in range(2)])
 
-    model = tiny_swahr().train()
+    model = tiny_synthetic_model().train()
     losses = {}
     for precision in ('float32', 'bfloat16'):
         wrapper = build(model, precision)
