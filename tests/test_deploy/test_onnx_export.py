@@ -95,7 +95,8 @@ def test_graph_outputs_equal_swahr_head_predict_maps(exported, flip):
             if flip:
                 feats = [feats, model.extract_feat(inputs.flip(-1))]
             sample = PoseDataSample(metainfo=dict(input_size=(width, height), flip_indices=flip_indices))
-            _, (fields, ) = model.head.predict(feats, [sample], test_cfg=dict(flip_test=flip, output_heatmaps=True))
+            test_cfg = dict(model.test_cfg, flip_test=flip, output_heatmaps=True)  # the config's flip_shift too
+            _, (fields, ) = model.head.predict(feats, [sample], test_cfg=test_cfg)
         assert heatmaps.shape == (1, K, height, width)
         assert tags.shape == (1, K * (2 if flip else 1), height, width)
         np.testing.assert_allclose(heatmaps[0], fields.heatmaps.numpy(), rtol=0, atol=1e-5)
