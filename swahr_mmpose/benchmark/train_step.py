@@ -5,8 +5,8 @@ split into data / forward / backward / optimizer / hooks.
 and forward under the optimizer wrapper's context, ``parse_losses``, backward, ``step``, ``zero_grad``) with the
 config's optimizer (Adam), timing the three phases. Mixed precision: on CUDA MMEngine's ``AmpOptimWrapper`` (what
 ``--amp`` selects: autocast + dynamic loss scaling for float16); on the CPU, where that wrapper refuses to be built,
-the same autocast (bfloat16) around the forward with the plain ``OptimWrapper`` (loss scaling is a no-op for
-bfloat16). Channels-last converts the model as ``ChannelsLastHook`` does.
+:class:`~swahr_mmpose.engine.optim_wrappers.NativeBF16OptimWrapper` forced to bfloat16 (autocast around the forward,
+no loss scaling). Channels-last converts the model as ``ChannelsLastHook`` does.
 
 :func:`iteration_split` runs MMEngine's own ``Runner`` on a config for a few iterations with every hook of the config,
 and splits each iteration: **data** (the loader's ``next()``: with ``num_workers=0`` the pipeline itself),
@@ -34,25 +34,30 @@ def _sync(device: torch.device) -> None:
 
 
 def build_optim_wrapper(cfg: Config, model, amp_dtype: Optional[str], device: torch.device):
-    """The config's optimizer in MMEngine's ``OptimWrapper``, or ``AmpOptimWrapper`` (CUDA, ``amp_dtype`` given)."""
+    """The config's optimizer in MMEngine's ``OptimWrapper``; with ``amp_dtype``, ``AmpOptimWrapper`` on CUDA and
+    ``NativeBF16OptimWrapper(precision='bfloat16')`` on the CPU (bfloat16 only there)."""
     from mmengine.optim import build_optim_wrapper as build
 
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
     optim_cfg = optim_cfg.to_dict() if hasattr(optim_cfg, 'to_dict') else dict(optim_cfg)
-    optim_cfg.pop('type', None)
-    optim_cfg.pop('dtype', None)
-    if amp_dtype and device.type == 'cuda':
-        optim_cfg.update(type='AmpOptimWrapper', dtype=amp_dtype, loss_scale='dynamic')
-    else:
+    for key in ('type', 'dtype', 'precision', 'loss_scale'):
+        optim_cfg.pop(key, None)
+    if not amp_dtype:
         optim_cfg.update(type='OptimWrapper')
+    elif device.type == 'cuda':
+        optim_cfg.update(type='AmpOptimWrapper', dtype=amp_dtype, loss_scale='dynamic')
+    elif amp_dtype == 'bfloat16':
+        optim_cfg.update(type='NativeBF16OptimWrapper', precision='bfloat16')
+    else:
+        raise ValueError(f'mixed precision on {device.type} is bfloat16 only, got amp_dtype={amp_dtype!r}')
     return build(model, optim_cfg)
 
 
 class TrainStepTimer:
     """Times :meth:`step` phase by phase (see the module docstring)."""
 
-    def __init__(self, model, optim_wrapper, device: torch.device, cpu_autocast: Optional[torch.dtype] = None):
-        self.model, self.optim_wrapper, self.device, self.cpu_autocast = model, optim_wrapper, device, cpu_autocast
+    def __init__(self, model, optim_wrapper, device: torch.device):
+        self.model, self.optim_wrapper, self.device = model, optim_wrapper, device
 
     def step(self, batch: dict) -> Dict[str, float]:
         """One training step on a collated ``batch``; returns seconds per phase and the losses."""
@@ -60,8 +65,7 @@ class TrainStepTimer:
         times = {}
         _sync(device)
         start = time.perf_counter()
-        with wrapper.optim_context(model), torch.autocast(
-                'cpu', dtype=self.cpu_autocast, enabled=self.cpu_autocast is not None):
+        with wrapper.optim_context(model):  # autocast, when the wrapper is a mixed-precision one
             data = model.data_preprocessor(batch, True)
             losses = model(**data, mode='loss')
         parsed, log_vars = model.parse_losses(losses)
@@ -107,9 +111,7 @@ def time_train_step(cfg: Config,
     model = model or build_train_model(cfg, device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    wrapper = build_optim_wrapper(cfg, model, amp_dtype, device)
-    cpu_autocast = getattr(torch, amp_dtype) if amp_dtype and device.type == 'cpu' else None
-    timer = TrainStepTimer(model, wrapper, device, cpu_autocast)
+    timer = TrainStepTimer(model, build_optim_wrapper(cfg, model, amp_dtype, device), device)
     batch = pseudo_collate(samples)
     runs = [timer.step(batch) for _ in range(warmup + repeats)][warmup:]
     if channels_last:

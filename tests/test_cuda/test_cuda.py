@@ -60,8 +60,7 @@ def first_losses(device: str, batch, amp_dtype=None, steps: int = 1, checkpointi
     if checkpointing:
         model.head.with_cp = True
     wrapper = build_optim_wrapper(cfg, model, amp_dtype, torch.device(device))
-    cpu_autocast = getattr(torch, amp_dtype) if amp_dtype and device == 'cpu' else None
-    timer = TrainStepTimer(model, wrapper, torch.device(device), cpu_autocast)
+    timer = TrainStepTimer(model, wrapper, torch.device(device))
     losses = [timer.step(batch)['loss'] for _ in range(steps)]
     return losses, wrapper, model
 

@@ -91,3 +91,17 @@ def test_bfloat16_train_step_keeps_losses_float32_and_close(one_torch_thread, ti
 def test_bad_precision():
     with pytest.raises(ValueError, match="precision must be one of \\('auto', 'bfloat16', 'float32'\\)"):
         build(torch.nn.Conv2d(3, 4, 3), 'float16')
+
+
+def test_train_step_benchmark_uses_it_for_cpu_mixed_precision():
+    from swahr_mmpose.benchmark.train_step import build_optim_wrapper
+
+    cfg = Config.fromfile(SYNTHETIC_CONFIG)
+    model = torch.nn.Conv2d(3, 4, 3)
+    cpu = torch.device('cpu')
+    assert type(build_optim_wrapper(cfg, model, None, cpu)) is OptimWrapper
+    wrapper = build_optim_wrapper(cfg, model, 'bfloat16', cpu)
+    assert type(wrapper).__name__ == 'NativeBF16OptimWrapper' and wrapper.precision == 'bfloat16'
+    assert conv_output_dtype(wrapper, model) == torch.bfloat16
+    with pytest.raises(ValueError, match="mixed precision on cpu is bfloat16 only, got amp_dtype='float16'"):
+        build_optim_wrapper(cfg, model, 'float16', cpu)
