@@ -245,18 +245,8 @@ def test_thresholds():
 
 
 def test_refinement_fills_missing_joint_and_keeps_person_score():
-    sample = make_synthetic_ae_maps(
-        2,
-        canvas_size=(256, 224),
-        stride=1,
-        sigma=3.0,
-        person_height=(120, 140),
-        weak_ratio=0.0,
-        absent_ratio=0.0,
-        heatmap_noise=0.0,
-        tag_noise=0.0,
-        min_separation=110,
-        seed=8)
+    sample = make_clean_ae_maps(
+        2, canvas_size=(256, 224), stride=1, sigma=3.0, person_height=(120, 140), min_separation=110, seed=8)
     heat = sample.heatmaps.clone()
     # weaken person 0's left wrist (joint 9) below the detection threshold: only refinement can find it
     x, y = sample.keypoints[0, 9].astype(int)
