@@ -48,6 +48,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=int,
         help='train-step batch (default: the config\'s on cuda, 1 on cpu; figures are per sample)')
     parser.add_argument('--train-models', help='regex: only these rows get train-step timings (CPU time)')
+    parser.add_argument(
+        '--emulated-amp',
+        action='store_true',
+        help='on a CPU without native bfloat16 kernels, time the mixed-precision train steps anyway (emulated: many '
+        'times slower than float32; use with a small --models selection)')
     parser.add_argument('--eval-models', help='regex: only these rows get validation and deployment timings')
     parser.add_argument(
         '--no-mmengine-flops',
@@ -102,6 +107,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             overrides[key] = getattr(args, key)
     if args.no_mmengine_flops:
         overrides['mmengine_flops'] = False
+    if args.emulated_amp:
+        overrides['emulated_amp'] = True
     settings = BenchmarkSettings.quick(**overrides) if args.quick else BenchmarkSettings(**overrides)
     models = select_models(REPO, args.models, args.quick)
     result = run_zoo_benchmark(REPO, models, settings, log=lambda msg: print(msg, file=sys.stderr, flush=True))

@@ -60,6 +60,7 @@ class BenchmarkSettings:
     train_repeats: int = 1
     train_warmup: int = 1
     train_variants: Sequence[str] = ('fp32', 'fp32_cl', 'amp', 'amp_cl')
+    emulated_amp: bool = False  # time mixed precision on a CPU without native bfloat16 kernels too (emulated, slow)
     train_models: Optional[str] = None  # regex of the rows that get train-step timings (None: all)
     eval_models: Optional[str] = None  # regex of the rows that get validation and deployment timings (None: all)
     mmengine_flops: bool = True
@@ -271,7 +272,7 @@ class ZooBenchmark:
                                                                                                      True)):
             if key not in s.train_variants:
                 variants[key] = 'not run: --quick' if len(s.train_variants) == 1 else 'not run: not selected'
-            elif dtype and self.device.type == 'cpu' and not cpu_has_native_bf16():
+            elif dtype and self.device.type == 'cpu' and not (cpu_has_native_bf16() or s.emulated_amp):
                 variants[key] = ('not run: this CPU has no oneDNN bfloat16 kernels (autocast emulates them: '
                                  'minutes per forward)')
             else:
