@@ -8,8 +8,8 @@
 # - flip_convention='consistent': the reference shifts flipped training targets by 0.75 / 0.5 level px, which at a
 #   128 px input is 3 / 1 input px, a large error for the small people of this set;
 # - test_cfg.flip_shift=-0.5: with consistent flip targets (`S - S/I - x` at level px) the flip test's array mirror
-#   (`S - x`) puts the flipped pass S/I = 0.5 level-1 px right of the plain one (measured 0.45); shifting it back
-#   raised AP by 0.008-0.018 on each of 3 seeds (0.178 -> 0.193).
+#   (`S - x`) puts the flipped pass S/I = 0.5 level-1 px right of the plain one; shifting it back raised AP by
+#   0.008-0.018 on each of 3 seeds (0.178 -> 0.193).
 _base_ = ['./swahr_hrnet_w32_coco.py']
 
 data_root = 'data/synthetic_coco/'
